@@ -1,0 +1,18 @@
+/** API key scopes, named as SendGrid names them where SendGrid has one. */
+export const SCOPES = [
+  'mail.send',
+  'mail.batch.create',
+  'mail.batch.read',
+  'messages.read',
+  'api_keys.create',
+  'api_keys.read',
+  'api_keys.delete',
+  'inbox.read',
+  'inbox.delete',
+] as const;
+
+export type Scope = (typeof SCOPES)[number];
+
+export function isScope(value: string): value is Scope {
+  return (SCOPES as readonly string[]).includes(value);
+}

@@ -1,0 +1,32 @@
+import type { HeraldConfig } from '../config/settings.js';
+import type { AccountStore } from '../accounts/account-store.js';
+import type { MessageQueue } from '../queue/queue.js';
+import type { ActivityStore, EventLog } from '../events/event-log.js';
+import type { CaptureInbox } from '../delivery/capture-inbox.js';
+
+/** Every port, built by one backend that owns the connections behind them. */
+export interface Backend {
+  readonly kind: 'sqlite';
+  readonly accounts: AccountStore;
+  readonly queue: MessageQueue;
+  readonly events: EventLog;
+  readonly activity: ActivityStore;
+  readonly inbox: CaptureInbox;
+  /** Throws when the store cannot be reached. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface OpenBackendOptions {
+  /**
+   * Take the data directory for this process alone (the server); tools that only read or add keys
+   * open it shared. Default false.
+   */
+  exclusive?: boolean;
+}
+
+/** Builds the configured backend, loading its driver only now (the embedded default never loads pg). */
+export async function openBackend(config: HeraldConfig, options: OpenBackendOptions = {}): Promise<Backend> {
+  const { openSqliteBackend } = await import('./sqlite/sqlite-backend.js');
+  return openSqliteBackend(config.dataDir, options);
+}

@@ -1,0 +1,66 @@
+import type Database from 'better-sqlite3';
+
+interface Pending {
+  work: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Group commit: writes submitted during one turn of the event loop share one transaction, so one
+ * fsync makes many requests durable. Each write runs in its own savepoint, so one that fails is
+ * rolled back and rejected alone. A promise resolves only after COMMIT returned (synchronous=FULL:
+ * the WAL is on disk).
+ */
+export class GroupCommitter {
+  private pending: Pending[] = [];
+  private scheduled = false;
+  private readonly runBatch: (batch: Pending[]) => unknown[];
+
+  constructor(db: Database.Database, private readonly maxBatch = 2000) {
+    const savepoint = db.transaction((work: () => unknown) => work());
+    const batchTx = db.transaction((batch: Pending[]) =>
+      batch.map((item) => {
+        try {
+          return { ok: true, value: savepoint(item.work) };
+        } catch (error) {
+          return { ok: false, error };
+        }
+      }),
+    );
+    // IMMEDIATE takes the write lock up front, so a CLI writing at the same time waits, not fails.
+    this.runBatch = (batch) => batchTx.immediate(batch);
+  }
+
+  submit<T>(work: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ work, resolve: resolve as (v: unknown) => void, reject });
+      if (this.pending.length >= this.maxBatch) this.flush();
+      else if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Commits everything submitted so far. */
+  flush(): void {
+    this.scheduled = false;
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    let results: unknown[];
+    try {
+      results = this.runBatch(batch);
+    } catch (error) {
+      // The commit itself failed (disk full, I/O error): nothing in the batch is durable.
+      for (const item of batch) item.reject(error);
+      return;
+    }
+    batch.forEach((item, i) => {
+      const r = results[i] as { ok: boolean; value?: unknown; error?: unknown };
+      if (r.ok) item.resolve(r.value);
+      else item.reject(r.error);
+    });
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * SQLite schema migrations: numbered, only ever appended to. Each runs once, inside the same
+ * immediate transaction that records it, so two processes starting together cannot both apply it.
+ */
+export const SQLITE_MIGRATIONS: readonly { id: number; name: string; sql: string }[] = [
+  {
+    id: 1,
+    name: 'accounts, keys, messages, queue, events, inbox',
+    sql: `
+      CREATE TABLE accounts (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id),
+        name TEXT NOT NULL,
+        scopes TEXT NOT NULL,
+        secret_hash TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX api_keys_account ON api_keys(account_id);
+      CREATE TABLE batches (
+        account_id TEXT NOT NULL,
+        id TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (account_id, id)
+      );
+      CREATE TABLE requests (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE messages (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        personalization_index INTEGER NOT NULL,
+        recipient TEXT NOT NULL,
+        recipient_kind TEXT NOT NULL,
+        from_email TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        categories TEXT NOT NULL,
+        custom_args TEXT NOT NULL,
+        api_key_id TEXT,
+        template_id TEXT,
+        status TEXT NOT NULL,
+        last_event TEXT NOT NULL,
+        last_event_time INTEGER NOT NULL,
+        opens_count INTEGER NOT NULL DEFAULT 0,
+        clicks_count INTEGER NOT NULL DEFAULT 0,
+        ready_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX messages_account_time ON messages(account_id, last_event_time DESC);
+      CREATE INDEX messages_account_recipient ON messages(account_id, recipient);
+      -- A leased message's ready_at is its lease expiry, so one index finds all claimable work.
+      CREATE TABLE queue (
+        message_id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        ready_at INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        lease_owner TEXT,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX queue_ready ON queue(ready_at);
+      CREATE TABLE events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        account_id TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        timestamp INTEGER NOT NULL,
+        data TEXT NOT NULL
+      );
+      CREATE INDEX events_message ON events(message_id, seq);
+      CREATE TABLE inbox (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        envelope_from TEXT NOT NULL,
+        envelope_to TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        received_at INTEGER NOT NULL,
+        raw BLOB NOT NULL
+      );
+      CREATE INDEX inbox_account ON inbox(account_id, received_at DESC);
+    `,
+  },
+];

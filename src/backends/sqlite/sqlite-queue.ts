@@ -1,0 +1,201 @@
+import { EventEmitter } from 'node:events';
+import type Database from 'better-sqlite3';
+import type { ClaimedMessage, MessageQueue, QueueDepth } from '../../queue/queue.js';
+import type { AcceptedRequest, MailRequest, NewMessage } from '../../message/mail-request.js';
+import { activityStatus, newEventId, type DeferredEvent, type FinalEvent, type HeraldEvent } from '../../events/event.js';
+import type { GroupCommitter } from './group-commit.js';
+import { eventToRow } from './event-rows.js';
+
+interface MessageRow {
+  id: string;
+  account_id: string;
+  request_id: string;
+  personalization_index: number;
+  recipient: string;
+  recipient_kind: NewMessage['recipientKind'];
+  from_email: string;
+  subject: string;
+  categories: string;
+  custom_args: string;
+  api_key_id: string | null;
+  template_id: string | null;
+  ready_at: number;
+  expires_at: number;
+  created_at: number;
+}
+
+export class SqliteQueue implements MessageQueue {
+  private readonly ready = new EventEmitter();
+  private readonly stmt;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly committer: GroupCommitter,
+  ) {
+    this.ready.setMaxListeners(0);
+    this.stmt = {
+      insertRequest: db.prepare('INSERT INTO requests (id, account_id, payload, created_at) VALUES (?, ?, ?, ?)'),
+      insertMessage: db.prepare(`INSERT INTO messages (id, account_id, request_id, personalization_index, recipient,
+        recipient_kind, from_email, subject, categories, custom_args, api_key_id, template_id, status, last_event,
+        last_event_time, ready_at, expires_at, created_at)
+        VALUES (@id, @account_id, @request_id, @personalization_index, @recipient, @recipient_kind, @from_email,
+        @subject, @categories, @custom_args, @api_key_id, @template_id, 'processed', 'processed', @created_at,
+        @ready_at, @expires_at, @created_at)`),
+      insertQueue: db.prepare('INSERT INTO queue (message_id, account_id, ready_at, created_at) VALUES (?, ?, ?, ?)'),
+      insertEvent: db.prepare(`INSERT OR IGNORE INTO events (id, account_id, message_id, type, timestamp, data)
+        VALUES (@id, @account_id, @message_id, @type, @timestamp, @data)`),
+      setStatus: db.prepare('UPDATE messages SET status = ?, last_event = ?, last_event_time = ? WHERE id = ?'),
+      claim: db.prepare(`UPDATE queue SET lease_owner = ?, ready_at = ?
+        WHERE message_id IN (SELECT message_id FROM queue WHERE ready_at <= ? ORDER BY ready_at LIMIT ?)
+        RETURNING message_id, attempts, ready_at`),
+      messageById: db.prepare('SELECT * FROM messages WHERE id = ?'),
+      requestById: db.prepare('SELECT payload FROM requests WHERE id = ?'),
+      extend: db.prepare('UPDATE queue SET ready_at = ? WHERE message_id = ? AND lease_owner = ?'),
+      remove: db.prepare('DELETE FROM queue WHERE message_id = ? AND lease_owner = ?'),
+      defer: db.prepare(`UPDATE queue SET ready_at = ?, lease_owner = NULL, attempts = attempts + 1
+        WHERE message_id = ? AND lease_owner = ?`),
+      releaseOwner: db.prepare('UPDATE queue SET ready_at = ?, lease_owner = NULL WHERE lease_owner = ?'),
+      releaseAll: db.prepare('UPDATE queue SET ready_at = ?, lease_owner = NULL WHERE lease_owner IS NOT NULL'),
+      nextReady: db.prepare('SELECT MIN(ready_at) AS at FROM queue'),
+      depth: db.prepare(`SELECT
+          SUM(CASE WHEN lease_owner IS NULL AND ready_at <= @now THEN 1 ELSE 0 END) AS ready,
+          SUM(CASE WHEN lease_owner IS NULL AND ready_at > @now THEN 1 ELSE 0 END) AS scheduled,
+          SUM(CASE WHEN lease_owner IS NOT NULL THEN 1 ELSE 0 END) AS leased,
+          MIN(created_at) AS oldest
+        FROM queue`),
+    };
+  }
+
+  async enqueue(accepted: AcceptedRequest): Promise<void> {
+    await this.committer.submit(() => {
+      this.stmt.insertRequest.run(accepted.requestId, accepted.accountId, JSON.stringify(accepted.request), accepted.acceptedAt);
+      for (const m of accepted.messages) {
+        this.stmt.insertMessage.run(messageToRow(m));
+        this.stmt.insertQueue.run(m.id, m.accountId, m.readyAt, m.createdAt);
+        const processed: HeraldEvent = {
+          type: 'processed',
+          id: newEventId(),
+          accountId: m.accountId,
+          messageId: m.id,
+          email: m.recipient,
+          timestamp: accepted.acceptedAt,
+        };
+        this.stmt.insertEvent.run(eventToRow(processed));
+      }
+    });
+    this.ready.emit('ready');
+  }
+
+  async claim(owner: string, limit: number, leaseMs: number): Promise<ClaimedMessage[]> {
+    const now = Date.now();
+    const leaseUntil = now + leaseMs;
+    const claimed = this.db.transaction(() => {
+      const rows = this.stmt.claim.all(owner, leaseUntil, now, limit) as { message_id: string; attempts: number }[];
+      const requests = new Map<string, MailRequest>();
+      const out: ClaimedMessage[] = [];
+      for (const row of rows) {
+        const m = this.stmt.messageById.get(row.message_id) as MessageRow | undefined;
+        if (!m) continue;
+        let request = requests.get(m.request_id);
+        if (!request) {
+          const r = this.stmt.requestById.get(m.request_id) as { payload: string } | undefined;
+          if (!r) continue;
+          request = JSON.parse(r.payload) as MailRequest;
+          requests.set(m.request_id, request);
+        }
+        out.push({ message: rowToMessage(m), request, attempts: row.attempts, leaseUntil });
+      }
+      return out;
+    }).immediate();
+    return claimed;
+  }
+
+  async extendLease(owner: string, messageIds: string[], leaseMs: number): Promise<string[]> {
+    const until = Date.now() + leaseMs;
+    return this.committer.submit(() => messageIds.filter((id) => this.stmt.extend.run(until, id, owner).changes > 0));
+  }
+
+  async complete(owner: string, event: FinalEvent): Promise<boolean> {
+    return this.committer.submit(() => {
+      const held = this.stmt.remove.run(event.messageId, owner).changes > 0;
+      // The event happened whether or not the lease was still ours: record it either way.
+      this.record(event);
+      return held;
+    });
+  }
+
+  async defer(owner: string, event: DeferredEvent): Promise<boolean> {
+    const held = await this.committer.submit(() => {
+      const held = this.stmt.defer.run(event.nextAttemptAt, event.messageId, owner).changes > 0;
+      this.record(event);
+      return held;
+    });
+    return held;
+  }
+
+  async release(owner: string | null): Promise<number> {
+    const now = Date.now();
+    const result = owner === null ? this.stmt.releaseAll.run(now) : this.stmt.releaseOwner.run(now, owner);
+    if (result.changes > 0) this.ready.emit('ready');
+    return result.changes;
+  }
+
+  async nextReadyAt(): Promise<number | null> {
+    return (this.stmt.nextReady.get() as { at: number | null }).at;
+  }
+
+  async depth(): Promise<QueueDepth> {
+    const row = this.stmt.depth.get({ now: Date.now() }) as { ready: number | null; scheduled: number | null; leased: number | null; oldest: number | null };
+    return { ready: row.ready ?? 0, scheduled: row.scheduled ?? 0, leased: row.leased ?? 0, oldestCreatedAt: row.oldest };
+  }
+
+  onReady(listener: () => void): () => void {
+    this.ready.on('ready', listener);
+    return () => this.ready.off('ready', listener);
+  }
+
+  private record(event: HeraldEvent): void {
+    if (this.stmt.insertEvent.run(eventToRow(event)).changes === 0) return;
+    this.stmt.setStatus.run(activityStatus(event.type), event.type, event.timestamp, event.messageId);
+  }
+}
+
+function messageToRow(m: NewMessage): Omit<MessageRow, never> {
+  return {
+    id: m.id,
+    account_id: m.accountId,
+    request_id: m.requestId,
+    personalization_index: m.personalizationIndex,
+    recipient: m.recipient,
+    recipient_kind: m.recipientKind,
+    from_email: m.fromEmail,
+    subject: m.subject,
+    categories: JSON.stringify(m.categories),
+    custom_args: JSON.stringify(m.customArgs),
+    api_key_id: m.apiKeyId,
+    template_id: m.templateId,
+    ready_at: m.readyAt,
+    expires_at: m.expiresAt,
+    created_at: m.createdAt,
+  };
+}
+
+function rowToMessage(r: MessageRow): NewMessage {
+  return {
+    id: r.id,
+    accountId: r.account_id,
+    requestId: r.request_id,
+    personalizationIndex: r.personalization_index,
+    recipient: r.recipient,
+    recipientKind: r.recipient_kind,
+    fromEmail: r.from_email,
+    subject: r.subject,
+    categories: JSON.parse(r.categories) as string[],
+    customArgs: JSON.parse(r.custom_args) as Record<string, string>,
+    apiKeyId: r.api_key_id,
+    templateId: r.template_id,
+    readyAt: r.ready_at,
+    expiresAt: r.expires_at,
+    createdAt: r.created_at,
+  };
+}

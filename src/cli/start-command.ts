@@ -1,0 +1,65 @@
+import type { HeraldConfig } from '../config/settings.js';
+import { startHerald } from '../herald.js';
+
+/** Runs the server until SIGTERM or SIGINT, then drains within the configured grace period. */
+export async function startCommand(config: HeraldConfig): Promise<number> {
+  const herald = await startHerald({ config });
+  process.stdout.write(banner(herald.url, config, herald.firstApiKey));
+  let signals = 0;
+  const shutdown = (signal: string): void => {
+    signals++;
+    if (signals > 1) {
+      herald.log.warn({ signal }, 'second signal: exiting now; unfinished deliveries are retried at next start');
+      process.exit(130);
+    }
+    herald.log.info({ signal }, 'draining');
+    herald.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        herald.log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  return 0;
+}
+
+function banner(url: string, config: HeraldConfig, firstApiKey: string | null): string {
+  const delivery = config.smtpRelay
+    ? `through the relay ${new URL(config.smtpRelay).host}`
+    : 'into the local capture inbox (no relay set: nothing leaves this machine)';
+  const key = firstApiKey ?? '$HERALD_API_KEY';
+  const lines = [
+    '',
+    `Herald is listening on ${url}, delivering ${delivery}.`,
+    `Data: ${config.dataDir}`,
+    '',
+  ];
+  if (firstApiKey) {
+    lines.push(
+      'Your first API key (full access; shown only this once, store it now):',
+      '',
+      `  export HERALD_API_KEY=${firstApiKey}`,
+      '',
+    );
+  } else {
+    lines.push('Use an API key you created earlier, or make one: npx herald keys create --name NAME', '');
+  }
+  lines.push(
+    'Send a first message:',
+    '',
+    `  curl -i ${url}/v3/mail/send \\`,
+    `    -H "Authorization: Bearer ${key}" -H "Content-Type: application/json" \\`,
+    `    -d '{"personalizations":[{"to":[{"email":"you@example.com"}]}],"from":{"email":"herald@example.com"},"subject":"Hello from Herald","content":[{"type":"text/plain","value":"It works."}]}'`,
+    '',
+    config.smtpRelay ? 'See what happened to it:' : 'See it arrive:',
+    '',
+    config.smtpRelay
+      ? `  curl -s ${url}/v3/messages?limit=10 -H "Authorization: Bearer ${key}"`
+      : `  curl -s ${url}/v1/inbox -H "Authorization: Bearer ${key}"     (or: npx herald inbox)`,
+    '',
+  );
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,112 @@
+import { readFileSync } from 'node:fs';
+import { HeraldError } from '../errors.js';
+import { SETTINGS, defaultConfig, envName, type HeraldConfig, type Setting } from './settings.js';
+
+export interface LoadConfigOptions {
+  /** Path of a JSON config file; `HERALD_CONFIG` when not given; none when neither is set. */
+  file?: string | undefined;
+  /** The environment to read `HERALD_*` from (default: process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Values that win over file and environment (CLI flags, tests). */
+  overrides?: Partial<Record<keyof HeraldConfig, unknown>>;
+}
+
+/**
+ * Builds the configuration: defaults, then the config file, then `HERALD_*` variables, then
+ * overrides. Every value is checked against its setting; an unknown key or a bad value stops
+ * start-up with an error that names the key and where it came from.
+ */
+export function loadConfig(options: LoadConfigOptions = {}): HeraldConfig {
+  const env = options.env ?? process.env;
+  const config = defaultConfig() as unknown as Record<string, unknown>;
+  const file = options.file ?? env.HERALD_CONFIG;
+  if (file) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (cause) {
+      throw new HeraldError('HERALD_ERR_CONFIG', { message: `cannot read config file ${file}: ${(cause as Error).message}`, cause });
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new HeraldError('HERALD_ERR_CONFIG', { message: `config file ${file} must hold a JSON object` });
+    }
+    for (const [key, value] of Object.entries(parsed)) {
+      const setting = settingFor(key, `config file ${file}`);
+      config[key] = checkValue(setting, value, `config file ${file}`);
+    }
+  }
+  for (const setting of SETTINGS) {
+    const raw = env[envName(setting.key)];
+    if (raw !== undefined && raw !== '') config[setting.key] = parseText(setting, raw, envName(setting.key));
+  }
+  for (const [key, value] of Object.entries(options.overrides ?? {})) {
+    if (value === undefined) continue;
+    const setting = settingFor(key, 'overrides');
+    config[key] = typeof value === 'string' ? parseText(setting, value, key) : checkValue(setting, value, key);
+  }
+  return config as unknown as HeraldConfig;
+}
+
+function settingFor(key: string, where: string): Setting {
+  const setting = SETTINGS.find((s) => s.key === key);
+  if (!setting) throw new HeraldError('HERALD_ERR_CONFIG', { message: `unknown setting "${key}" in ${where}` });
+  return setting;
+}
+
+/** Reads a value given as text (environment, CLI flag). */
+export function parseText(setting: Setting, raw: string, where: string): unknown {
+  switch (setting.kind) {
+    case 'integer':
+      if (!/^-?\d+$/.test(raw.trim())) fail(setting, raw, where, 'a whole number');
+      return checkValue(setting, Number(raw), where);
+    case 'boolean':
+      if (!/^(true|false|1|0)$/i.test(raw)) fail(setting, raw, where, 'true or false');
+      return /^(true|1)$/i.test(raw);
+    default:
+      return checkValue(setting, raw, where);
+  }
+}
+
+function checkValue(setting: Setting, value: unknown, where: string): unknown {
+  switch (setting.kind) {
+    case 'integer':
+      if (typeof value !== 'number' || !Number.isInteger(value)) fail(setting, value, where, 'a whole number');
+      if ((setting.min !== undefined && value < setting.min) || (setting.max !== undefined && value > setting.max)) {
+        fail(setting, value, where, `between ${setting.min} and ${setting.max}`);
+      }
+      return value;
+    case 'boolean':
+      if (typeof value !== 'boolean') fail(setting, value, where, 'true or false');
+      return value;
+    case 'enum':
+      if (typeof value !== 'string' || !setting.values?.includes(value)) fail(setting, value, where, `one of ${setting.values?.join(', ')}`);
+      return value;
+    case 'nullable-string':
+      if (value === null) return null;
+      if (typeof value !== 'string') fail(setting, value, where, 'a string or null');
+      if (setting.key === 'smtpRelay') checkRelayUrl(value, where);
+      return value;
+    case 'string':
+      if (typeof value !== 'string' || value === '') fail(setting, value, where, 'a non-empty string');
+      return value;
+  }
+}
+
+function checkRelayUrl(value: string, where: string): void {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new HeraldError('HERALD_ERR_CONFIG', { message: `smtpRelay from ${where} is not a URL (expected smtp://user:pass@host:port)` });
+  }
+  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') {
+    throw new HeraldError('HERALD_ERR_CONFIG', { message: `smtpRelay from ${where} must use smtp:// or smtps://, not ${url.protocol}//` });
+  }
+  if (!url.hostname) throw new HeraldError('HERALD_ERR_CONFIG', { message: `smtpRelay from ${where} names no host` });
+}
+
+function fail(setting: Setting, value: unknown, where: string, expected: string): never {
+  // The relay URL may hold a password: never echo its value.
+  const shown = setting.key === 'smtpRelay' ? '(hidden)' : JSON.stringify(value);
+  throw new HeraldError('HERALD_ERR_CONFIG', { message: `${setting.key} from ${where} must be ${expected}, got ${shown}` });
+}

@@ -1,0 +1,26 @@
+import { DeliveryError } from './delivery-error.js';
+
+export type AttemptOutcome =
+  | { kind: 'deferred'; response: string }
+  | { kind: 'bounced'; bounceType: 'bounce' | 'blocked'; status: string; response: string };
+
+/**
+ * The one place that decides what a failed attempt means (RFC 5321 §4.2.1): 5xx is permanent and
+ * bounces, 4xx and anything without a reply (refused, reset, timed out) is transient and defers.
+ * SendGrid's bounce `type` comes from the enhanced status subject (RFC 3463 §3): problems with the
+ * address or mailbox (x.1.x, x.2.x) are `bounce`; policy, content, network and security refusals
+ * are `blocked`.
+ */
+export function classifyFailure(error: unknown): AttemptOutcome {
+  if (!(error instanceof DeliveryError)) {
+    return { kind: 'deferred', response: error instanceof Error ? error.message : String(error) };
+  }
+  const code = error.replyCode;
+  const fromStatus = error.enhancedStatus?.[0];
+  const permanent = code !== null ? code >= 500 && code < 600 : fromStatus === '5';
+  if (!permanent) return { kind: 'deferred', response: error.response };
+  const status = error.enhancedStatus ?? '5.0.0';
+  const subject = status.split('.')[1];
+  const bounceType = subject === '1' || subject === '2' ? 'bounce' : 'blocked';
+  return { kind: 'bounced', bounceType, status, response: error.response };
+}

@@ -1,0 +1,176 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { HeraldConfig } from '../config/settings.js';
+import type { ClaimedMessage, MessageQueue } from '../queue/queue.js';
+import { retryDelay } from '../queue/retry-policy.js';
+import { newEventId, type BounceEvent, type DeferredEvent, type DeliveredEvent } from '../events/event.js';
+import { composeMessage } from '../message/compose.js';
+import { classifyFailure } from './classify-reply.js';
+import type { Transport } from './transport.js';
+
+/**
+ * Claims ready messages with a lease, composes and sends them, and records the outcome. Holds at
+ * most `deliveryConcurrency` messages at once; renews the leases of slow deliveries; on stop,
+ * waits up to the grace period and gives back what is still in flight.
+ */
+export class DeliveryWorker {
+  readonly owner = `worker-${process.pid}-${randomBytes(4).toString('hex')}`;
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+  private unsubscribe: (() => void) | null = null;
+  private renewTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly queue: MessageQueue,
+    private readonly transport: Transport,
+    private readonly config: HeraldConfig,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.unsubscribe = this.queue.onReady(() => this.wake?.());
+    this.renewTimer = setInterval(() => void this.renewLeases(), Math.max(500, this.config.deliveryLeaseMs / 3));
+    this.renewTimer.unref();
+    this.loop = this.run();
+  }
+
+  /** Stops claiming; lets in-flight deliveries finish for up to `graceMs`, then releases the rest. */
+  async stop(graceMs = this.config.shutdownGraceMs): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.wake?.();
+    this.unsubscribe?.();
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    await this.loop;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.inFlight.values()]),
+      new Promise((resolve) => (timer = setTimeout(resolve, graceMs))),
+    ]);
+    clearTimeout(timer);
+    const released = await this.queue.release(this.owner);
+    if (released > 0) this.log.info({ released }, 'released leases of unfinished deliveries');
+  }
+
+  get busy(): number {
+    return this.inFlight.size;
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      const room = this.config.deliveryConcurrency - this.inFlight.size;
+      let claimed: ClaimedMessage[] = [];
+      if (room > 0) {
+        try {
+          claimed = await this.queue.claim(this.owner, Math.min(room, 256), this.config.deliveryLeaseMs);
+        } catch (error) {
+          this.log.error({ err: error }, 'claim failed; retrying');
+        }
+      }
+      for (const c of claimed) {
+        const p = this.deliver(c).finally(() => {
+          this.inFlight.delete(c.message.id);
+          this.wake?.();
+        });
+        this.inFlight.set(c.message.id, p);
+      }
+      if (claimed.length === 0 || this.inFlight.size >= this.config.deliveryConcurrency) await this.idle();
+    }
+  }
+
+  /** Sleeps until new work, a free slot, or the next scheduled message, whichever comes first. */
+  private async idle(): Promise<void> {
+    let wait = this.config.deliveryPollMs;
+    if (this.inFlight.size < this.config.deliveryConcurrency) {
+      const next = await this.queue.nextReadyAt().catch(() => null);
+      if (next !== null) wait = Math.min(wait, Math.max(0, next - Date.now()));
+    }
+    if (wait === 0) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, wait);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+    this.wake = null;
+  }
+
+  private async deliver(claim: ClaimedMessage): Promise<void> {
+    const { message, request } = claim;
+    const attempt = claim.attempts + 1;
+    const log = this.log.child({ messageId: message.id, attempt });
+    const base = { accountId: message.accountId, messageId: message.id, email: message.recipient };
+    try {
+      const raw = await composeMessage({
+        request,
+        personalizationIndex: message.personalizationIndex,
+        messageId: message.id,
+        hostname: this.config.hostname,
+        date: message.createdAt,
+      });
+      const result = await this.transport.send({
+        accountId: message.accountId,
+        messageId: message.id,
+        envelope: { from: message.fromEmail, to: message.recipient },
+        raw,
+      });
+      const event: DeliveredEvent = { ...base, type: 'delivered', id: newEventId(), timestamp: Date.now(), response: result.response, attempt, mxServer: result.mxServer };
+      await this.queue.complete(this.owner, event);
+      log.debug({ response: result.response }, 'delivered');
+    } catch (error) {
+      await this.recordFailure(claim, error, attempt, log).catch((e: unknown) => {
+        // The lease runs out and the message is claimed again: nothing is lost.
+        log.error({ err: e }, 'could not record the outcome of an attempt');
+      });
+    }
+  }
+
+  private async recordFailure(claim: ClaimedMessage, error: unknown, attempt: number, log: Logger): Promise<void> {
+    const { message } = claim;
+    const base = { accountId: message.accountId, messageId: message.id, email: message.recipient };
+    const outcome = classifyFailure(error);
+    const mxServer = (error as { mxServer?: string | null }).mxServer ?? null;
+    const now = Date.now();
+    if (outcome.kind === 'bounced') {
+      const event: BounceEvent = { ...base, type: 'bounce', id: newEventId(), timestamp: now, bounceType: outcome.bounceType, reason: outcome.response, status: outcome.status, attempt, mxServer };
+      await this.queue.complete(this.owner, event);
+      log.info({ response: outcome.response }, 'bounced');
+      return;
+    }
+    const nextAttemptAt = now + retryDelay({ baseMs: this.config.retryBaseMs, maxMs: this.config.retryMaxMs }, attempt);
+    if (nextAttemptAt > message.expiresAt) {
+      const event: BounceEvent = {
+        ...base,
+        type: 'bounce',
+        id: newEventId(),
+        timestamp: now,
+        bounceType: 'bounce',
+        reason: `expired: not delivered within ${Math.round(this.config.messageMaxAgeMs / 3_600_000)} h; last response: ${outcome.response}`,
+        status: '4.4.7', // RFC 3463: delivery time expired
+        attempt,
+        mxServer,
+      };
+      await this.queue.complete(this.owner, event);
+      log.warn({ response: outcome.response }, 'expired');
+      return;
+    }
+    const event: DeferredEvent = { ...base, type: 'deferred', id: newEventId(), timestamp: now, response: outcome.response, attempt, nextAttemptAt, mxServer };
+    await this.queue.defer(this.owner, event);
+    log.info({ response: outcome.response, nextAttemptAt }, 'deferred');
+  }
+
+  private async renewLeases(): Promise<void> {
+    if (this.inFlight.size === 0) return;
+    try {
+      await this.queue.extendLease(this.owner, [...this.inFlight.keys()], this.config.deliveryLeaseMs);
+    } catch (error) {
+      this.log.warn({ err: error }, 'lease renewal failed');
+    }
+  }
+}

@@ -1,0 +1,84 @@
+import type { Logger } from 'pino';
+import type { FastifyInstance } from 'fastify';
+import { loadConfig, type LoadConfigOptions } from './config/load.js';
+import type { HeraldConfig } from './config/settings.js';
+import { openBackend, type Backend } from './backends/backend.js';
+import { createLogger } from './ops/logger.js';
+import { buildHttpApi } from './http-api/server.js';
+import { DeliveryWorker } from './delivery/delivery-worker.js';
+import { RelayTransport } from './delivery/relay-transport.js';
+import { CaptureTransport } from './delivery/capture-transport.js';
+import type { Transport } from './delivery/transport.js';
+import { createApiKey } from './accounts/api-keys.js';
+import { SCOPES } from './accounts/scopes.js';
+
+export interface StartHeraldOptions extends LoadConfigOptions {
+  /** A complete configuration; when given, file, environment and overrides are not read. */
+  config?: HeraldConfig;
+  /** Where logs go (default stdout). */
+  logDestination?: NodeJS.WritableStream;
+}
+
+export interface RunningHerald {
+  /** Base URL of the HTTP API, e.g. http://127.0.0.1:3025. */
+  url: string;
+  config: HeraldConfig;
+  backend: Backend;
+  app: FastifyInstance;
+  log: Logger;
+  /** The full-access key made on first start of an empty data directory; shown once, never stored. */
+  firstApiKey: string | null;
+  /** Drains and stops: refuses new requests, finishes or releases deliveries, closes the store. */
+  stop(): Promise<void>;
+}
+
+/** Starts Herald in one process: HTTP API and delivery worker over the configured backend. */
+export async function startHerald(options: StartHeraldOptions = {}): Promise<RunningHerald> {
+  const config = options.config ?? loadConfig(options);
+  const log = createLogger(config.logLevel, options.logDestination);
+  const backend = await openBackend(config, { exclusive: true });
+  let firstApiKey: string | null = null;
+  try {
+    if ((await backend.accounts.listAccounts()).length === 0) {
+      const account = await backend.accounts.createAccount('default');
+      firstApiKey = (await createApiKey(backend.accounts, account.id, 'initial full-access key', [...SCOPES])).apiKey;
+      log.info({ accountId: account.id }, 'created the default account and its first API key');
+    }
+  } catch (error) {
+    await backend.close();
+    throw error;
+  }
+  const transport: Transport = config.smtpRelay ? new RelayTransport(config) : new CaptureTransport(backend.inbox);
+  const worker = new DeliveryWorker(backend.queue, transport, config, log.child({ component: 'delivery', transport: transport.name }));
+  const http = buildHttpApi(backend, config, log);
+  try {
+    await http.app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    await backend.close();
+    throw error;
+  }
+  worker.start();
+  const address = http.app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  let stopping: Promise<void> | null = null;
+  return {
+    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
+    config,
+    backend,
+    app: http.app,
+    log,
+    firstApiKey,
+    stop() {
+      stopping ??= (async () => {
+        http.drain();
+        await http.app.close();
+        await worker.stop();
+        await transport.close();
+        await backend.close();
+        log.info('stopped');
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,35 @@
+import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { AccountStore, ApiKeyRecord } from '../accounts/account-store.js';
+import { authenticate } from '../accounts/api-keys.js';
+import type { Scope } from '../accounts/scopes.js';
+import { HeraldError } from '../errors.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    apiKey: ApiKeyRecord | null;
+  }
+}
+
+/** `Authorization: Bearer SG....`; 401 when absent or unknown, 403 when the key lacks `scope`. */
+export function requireScope(accounts: AccountStore, scope: Scope): preHandlerAsyncHookHandler {
+  return async (request: FastifyRequest, _reply: FastifyReply) => {
+    const header = request.headers.authorization;
+    const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header.trim()) : null;
+    if (!match) {
+      throw new HeraldError('HERALD_ERR_UNAUTHORIZED', { message: 'Permission denied, wrong credentials: send an API key as "Authorization: Bearer <key>".' });
+    }
+    const key = await authenticate(accounts, match[1]!);
+    if (!key) throw new HeraldError('HERALD_ERR_UNAUTHORIZED');
+    if (!key.scopes.includes(scope)) {
+      throw new HeraldError('HERALD_ERR_FORBIDDEN', { message: `access forbidden: this API key lacks the ${scope} scope` });
+    }
+    request.apiKey = key;
+    request.log = request.log.child({ accountId: key.accountId, apiKeyId: key.id });
+  };
+}
+
+/** The account of the authenticated key: every route reads and writes only within it. */
+export function accountOf(request: FastifyRequest): string {
+  if (!request.apiKey) throw new HeraldError('HERALD_ERR_UNAUTHORIZED');
+  return request.apiKey.accountId;
+}

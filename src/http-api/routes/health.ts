@@ -1,0 +1,18 @@
+import type { FastifyInstance } from 'fastify';
+import type { ApiContext } from '../api-context.js';
+
+/** Liveness and readiness, without authentication, for load balancers and orchestrators. */
+export function healthRoutes(app: FastifyInstance, ctx: ApiContext & { isDraining(): boolean }): void {
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (_request, reply) => {
+    const problems: string[] = [];
+    try {
+      await ctx.backend.ping();
+    } catch (error) {
+      problems.push(`store unreachable: ${(error as Error).message}`);
+    }
+    if (ctx.isDraining()) problems.push('draining: shutting down');
+    return reply.status(problems.length === 0 ? 200 : 503).send({ status: problems.length === 0 ? 'ready' : 'not ready', problems });
+  });
+}

@@ -1,0 +1,44 @@
+import type { FastifyInstance } from 'fastify';
+import type { ApiContext } from '../api-context.js';
+import { requireScope, accountOf } from '../auth.js';
+import { HeraldError } from '../../errors.js';
+import { parseMailSend } from '../../message/sendgrid-payload.js';
+import { expandRequest, newId } from '../../message/expand.js';
+
+export function mailSendRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  const { backend, config } = ctx;
+
+  // SendGrid v3 Mail Send: 202 and X-Message-Id once the messages are on disk.
+  app.post('/v3/mail/send', { preHandler: requireScope(backend.accounts, 'mail.send') }, async (request, reply) => {
+    ctx.refuseWhenDraining();
+    const accountId = accountOf(request);
+    const now = Date.now();
+    const mail = parseMailSend(request.body, now);
+    if (mail.batchId !== undefined && !(await backend.accounts.batchExists(accountId, mail.batchId))) {
+      throw new HeraldError('HERALD_ERR_UNKNOWN_BATCH', { field: 'batch_id', message: `The batch ID ${mail.batchId} is not valid: create it with POST /v3/mail/batch first.` });
+    }
+    if (mail.templateId !== undefined) {
+      throw new HeraldError('HERALD_ERR_UNKNOWN_TEMPLATE', { field: 'template_id', message: `The template_id ${mail.templateId} is not a valid template ID.` });
+    }
+    // sandbox_mode: validated, never sent; SendGrid answers 200 with no body.
+    if (mail.sandbox) return reply.status(200).send();
+    const accepted = expandRequest(mail, { accountId, apiKeyId: request.apiKey?.id ?? null, nowMs: now, maxAgeMs: config.messageMaxAgeMs });
+    await backend.queue.enqueue(accepted);
+    request.log.info({ requestId: accepted.requestId, messages: accepted.messages.length }, 'accepted');
+    return reply.status(202).header('X-Message-Id', accepted.requestId).send();
+  });
+
+  // Batch ids group scheduled sends (SendGrid's Cancel Scheduled Sends).
+  app.post('/v3/mail/batch', { preHandler: requireScope(backend.accounts, 'mail.batch.create') }, async (request, reply) => {
+    const batchId = newId();
+    await backend.accounts.createBatch(accountOf(request), batchId);
+    return reply.status(201).send({ batch_id: batchId });
+  });
+
+  app.get<{ Params: { id: string } }>('/v3/mail/batch/:id', { preHandler: requireScope(backend.accounts, 'mail.batch.read') }, async (request) => {
+    if (!(await backend.accounts.batchExists(accountOf(request), request.params.id))) {
+      throw new HeraldError('HERALD_ERR_UNKNOWN_BATCH', { field: 'batch_id' });
+    }
+    return { batch_id: request.params.id };
+  });
+}

@@ -1,0 +1,59 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Backend } from '../backends/backend.js';
+import type { HeraldConfig } from '../config/settings.js';
+import { HeraldError } from '../errors.js';
+import { handleError } from './error-reply.js';
+import { mailSendRoutes } from './routes/mail-send.js';
+import { messageRoutes } from './routes/messages.js';
+import { apiKeyRoutes } from './routes/api-keys.js';
+import { inboxRoutes } from './routes/inbox.js';
+import { healthRoutes } from './routes/health.js';
+
+export interface HttpApi {
+  app: FastifyInstance;
+  /** From now on new work is refused with 503. */
+  drain(): void;
+}
+
+export function buildHttpApi(backend: Backend, config: HeraldConfig, log: Logger): HttpApi {
+  let draining = false;
+  const app: FastifyInstance = Fastify({
+    loggerInstance: log.child({ component: 'http-api' }) as FastifyBaseLogger,
+    bodyLimit: config.maxRequestBytes,
+    // One line per request at debug (onResponse below) instead of two at info: quiet at high rates.
+    logController: new LogController({ disableRequestLogging: true }),
+    // Prototype pollution attempts in JSON bodies are refused, not silently stripped.
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    requestIdHeader: 'x-request-id',
+    return503OnClosing: true,
+  });
+  app.decorateRequest('apiKey', null);
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request, reply) => {
+    handleError(new HeraldError('HERALD_ERR_NOT_FOUND', { message: `No route ${request.method} ${request.url.split('?')[0]}` }), request, reply);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.debug({ method: request.method, url: request.routeOptions.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
+  });
+  const ctx = {
+    backend,
+    config,
+    refuseWhenDraining() {
+      if (draining) throw new HeraldError('HERALD_ERR_SERVICE_UNAVAILABLE');
+    },
+    isDraining: () => draining,
+  };
+  healthRoutes(app, ctx);
+  mailSendRoutes(app, ctx);
+  messageRoutes(app, ctx);
+  apiKeyRoutes(app, ctx);
+  inboxRoutes(app, ctx);
+  return {
+    app,
+    drain() {
+      draining = true;
+    },
+  };
+}

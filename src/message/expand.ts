@@ -1,0 +1,66 @@
+import { randomBytes } from 'node:crypto';
+import type { AcceptedRequest, MailRequest, NewMessage, RecipientKind } from './mail-request.js';
+
+const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+/**
+ * A 22-character random id over letters and digits (about 131 bits), the shape of SendGrid's
+ * X-Message-Id; no '-' or '_', so an id never reads as a command-line flag.
+ */
+export function newId(): string {
+  let out = '';
+  while (out.length < 22) {
+    for (const byte of randomBytes(32)) {
+      // 248 = 4 × 62: rejecting the rest keeps every character equally likely.
+      if (byte < 248 && out.length < 22) out += ALPHABET[byte % 62];
+    }
+  }
+  return out;
+}
+
+export interface ExpandContext {
+  accountId: string;
+  apiKeyId: string | null;
+  nowMs: number;
+  maxAgeMs: number;
+}
+
+/**
+ * Turns one request into one message per recipient. Message ids extend the request id
+ * (`<X-Message-Id>.<n>`), so SendGrid's `msg_id LIKE '<X-Message-Id>%'` finds a request's messages.
+ */
+export function expandRequest(request: MailRequest, ctx: ExpandContext): AcceptedRequest {
+  const requestId = newId();
+  const messages: NewMessage[] = [];
+  request.personalizations.forEach((p, index) => {
+    const sendAt = p.sendAt ?? request.sendAt;
+    const readyAt = sendAt !== undefined ? Math.max(sendAt * 1000, ctx.nowMs) : ctx.nowMs;
+    const customArgs = { ...request.customArgs, ...p.customArgs };
+    const from = p.from ?? request.from;
+    const recipients: [string, RecipientKind][] = [
+      ...p.to.map((a) => [a.email, 'to'] as [string, RecipientKind]),
+      ...p.cc.map((a) => [a.email, 'cc'] as [string, RecipientKind]),
+      ...p.bcc.map((a) => [a.email, 'bcc'] as [string, RecipientKind]),
+    ];
+    for (const [recipient, recipientKind] of recipients) {
+      messages.push({
+        id: `${requestId}.${messages.length}`,
+        accountId: ctx.accountId,
+        requestId,
+        personalizationIndex: index,
+        recipient,
+        recipientKind,
+        fromEmail: from.email,
+        subject: p.subject ?? request.subject ?? '',
+        categories: request.categories,
+        customArgs,
+        apiKeyId: ctx.apiKeyId,
+        templateId: request.templateId ?? null,
+        readyAt,
+        expiresAt: readyAt + ctx.maxAgeMs,
+        createdAt: ctx.nowMs,
+      });
+    }
+  });
+  return { requestId, accountId: ctx.accountId, request, messages, acceptedAt: ctx.nowMs };
+}

@@ -1,0 +1,81 @@
+/** An address with an optional display name, already checked for injection and syntax. */
+export interface Address {
+  email: string;
+  name?: string;
+}
+
+export interface Attachment {
+  /** Base64, checked at accept time. */
+  content: string;
+  filename: string;
+  type?: string;
+  disposition: 'attachment' | 'inline';
+  contentId?: string;
+}
+
+export interface Personalization {
+  to: Address[];
+  cc: Address[];
+  bcc: Address[];
+  from?: Address;
+  subject?: string;
+  headers: Record<string, string>;
+  substitutions: Record<string, string>;
+  customArgs: Record<string, string>;
+  dynamicTemplateData?: Record<string, unknown>;
+  /** Epoch seconds, as SendGrid's `send_at`. */
+  sendAt?: number;
+}
+
+/**
+ * A `/v3/mail/send` request after validation: what is stored once per request and composed per
+ * recipient at delivery. Field names follow SendGrid's, in camelCase.
+ */
+export interface MailRequest {
+  personalizations: Personalization[];
+  from: Address;
+  replyTo: Address[];
+  subject?: string;
+  content: { type: string; value: string }[];
+  attachments: Attachment[];
+  headers: Record<string, string>;
+  categories: string[];
+  customArgs: Record<string, string>;
+  sendAt?: number;
+  batchId?: string;
+  templateId?: string;
+  sandbox: boolean;
+}
+
+/** How a recipient was named in its personalization; bcc recipients are left out of the headers. */
+export type RecipientKind = 'to' | 'cc' | 'bcc';
+
+/** One email to one recipient: a request with N recipients becomes N of these. */
+export interface NewMessage {
+  id: string;
+  accountId: string;
+  requestId: string;
+  personalizationIndex: number;
+  recipient: string;
+  recipientKind: RecipientKind;
+  fromEmail: string;
+  subject: string;
+  categories: string[];
+  customArgs: Record<string, string>;
+  apiKeyId: string | null;
+  templateId: string | null;
+  /** Epoch ms: when delivery may start. */
+  readyAt: number;
+  /** Epoch ms: after this the message bounces as expired. */
+  expiresAt: number;
+  createdAt: number;
+}
+
+/** Everything one accepted request writes, in one durable step. */
+export interface AcceptedRequest {
+  requestId: string;
+  accountId: string;
+  request: MailRequest;
+  messages: NewMessage[];
+  acceptedAt: number;
+}
