@@ -45,9 +45,8 @@ export class SqliteQueue implements MessageQueue {
       insertEvent: db.prepare(`INSERT OR IGNORE INTO events (id, account_id, message_id, type, timestamp, data)
         VALUES (@id, @account_id, @message_id, @type, @timestamp, @data)`),
       setStatus: db.prepare('UPDATE messages SET status = ?, last_event = ?, last_event_time = ? WHERE id = ?'),
-      claim: db.prepare(`UPDATE queue SET lease_owner = ?, ready_at = ?
-        WHERE message_id IN (SELECT message_id FROM queue WHERE ready_at <= ? ORDER BY ready_at LIMIT ?)
-        RETURNING message_id, attempts, ready_at`),
+      claimable: db.prepare('SELECT message_id, attempts FROM queue WHERE ready_at <= ? ORDER BY ready_at, created_at LIMIT ?'),
+      lease: db.prepare('UPDATE queue SET lease_owner = ?, ready_at = ? WHERE message_id = ?'),
       messageById: db.prepare('SELECT * FROM messages WHERE id = ?'),
       requestById: db.prepare('SELECT payload FROM requests WHERE id = ?'),
       extend: db.prepare('UPDATE queue SET ready_at = ? WHERE message_id = ? AND lease_owner = ?'),
@@ -90,7 +89,9 @@ export class SqliteQueue implements MessageQueue {
     const now = Date.now();
     const leaseUntil = now + leaseMs;
     const claimed = this.db.transaction(() => {
-      const rows = this.stmt.claim.all(owner, leaseUntil, now, limit) as { message_id: string; attempts: number }[];
+      // Inside an IMMEDIATE transaction no other writer can claim between the select and the lease.
+      const rows = this.stmt.claimable.all(now, limit) as { message_id: string; attempts: number }[];
+      for (const row of rows) this.stmt.lease.run(owner, leaseUntil, row.message_id);
       const requests = new Map<string, MailRequest>();
       const out: ClaimedMessage[] = [];
       for (const row of rows) {

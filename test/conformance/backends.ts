@@ -1,0 +1,33 @@
+import { rmSync } from 'node:fs';
+import { openBackend, type Backend } from '../../src/backends/backend.js';
+import { loadConfig } from '../../src/config/load.js';
+import { tempDataDir } from '../support/test-herald.js';
+
+/** A backend under test: `open` may be called again to reopen the same store (restart). */
+export interface BackendUnderTest {
+  name: string;
+  open(): Promise<Backend>;
+  /** Drops everything the backend stored. */
+  destroy(): Promise<void>;
+}
+
+type Factory = () => BackendUnderTest;
+
+const FACTORIES: Record<string, Factory> = {
+  sqlite: () => {
+    const dataDir = tempDataDir();
+    return {
+      name: 'sqlite',
+      open: () => openBackend(loadConfig({ env: {}, overrides: { dataDir } })),
+      destroy: async () => rmSync(dataDir, { recursive: true, force: true }),
+    };
+  },
+};
+
+/** The backends every conformance suite runs against; `HERALD_BACKENDS=sqlite` narrows the list. */
+export function backendsUnderTest(): [string, Factory][] {
+  const wanted = process.env.HERALD_BACKENDS?.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = wanted?.filter((w) => !(w in FACTORIES)) ?? [];
+  if (unknown.length > 0) throw new Error(`HERALD_BACKENDS names unknown backends: ${unknown.join(', ')}`);
+  return Object.entries(FACTORIES).filter(([name]) => !wanted || wanted.includes(name));
+}
