@@ -63,8 +63,10 @@ export class DeliveryWorker {
   private async run(): Promise<void> {
     while (this.running) {
       const room = this.config.deliveryConcurrency - this.inFlight.size;
+      // Claim in batches: one claim per freed slot would cost a transaction per message.
+      const batch = Math.min(16, Math.ceil(this.config.deliveryConcurrency / 4));
       let claimed: ClaimedMessage[] = [];
-      if (room > 0) {
+      if (room >= batch || (room > 0 && this.inFlight.size === 0)) {
         try {
           claimed = await this.queue.claim(this.owner, Math.min(room, 256), this.config.deliveryLeaseMs);
         } catch (error) {
@@ -78,14 +80,14 @@ export class DeliveryWorker {
         });
         this.inFlight.set(c.message.id, p);
       }
-      if (claimed.length === 0 || this.inFlight.size >= this.config.deliveryConcurrency) await this.idle();
+      if (claimed.length === 0 || this.config.deliveryConcurrency - this.inFlight.size < batch) await this.idle();
     }
   }
 
   /** Sleeps until new work, a free slot, or the next scheduled message, whichever comes first. */
   private async idle(): Promise<void> {
     let wait = this.config.deliveryPollMs;
-    if (this.inFlight.size < this.config.deliveryConcurrency) {
+    if (this.inFlight.size === 0) {
       const next = await this.queue.nextReadyAt().catch(() => null);
       if (next !== null) wait = Math.min(wait, Math.max(0, next - Date.now()));
     }

@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { Backend, OpenBackendOptions } from '../backend.js';
-import { GroupCommitter } from './group-commit.js';
+import { openConnection, type SqliteConnections } from './sqlite-connections.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { SqliteQueue } from './sqlite-queue.js';
 import { SqliteEventLog } from './sqlite-event-log.js';
@@ -15,38 +15,42 @@ import { lockDataDir } from './data-dir-lock.js';
 export async function openSqliteBackend(dataDir: string, options: OpenBackendOptions): Promise<Backend> {
   mkdirSync(dataDir, { recursive: true });
   const unlock = options.exclusive ? lockDataDir(dataDir) : () => {};
-  let db: Database.Database;
+  const path = join(dataDir, 'herald.db');
+  let connections: SqliteConnections;
   try {
-    db = new Database(join(dataDir, 'herald.db'));
-    db.pragma('journal_mode = WAL');
-    // FULL: the WAL is fsynced at every commit, so a 202 survives power loss, not only a crash.
-    db.pragma('synchronous = FULL');
-    db.pragma('busy_timeout = 5000');
-    db.pragma('foreign_keys = ON');
-    migrate(db);
+    const durable = openConnection(path, 'FULL');
+    try {
+      migrate(durable.db);
+      connections = { durable, relaxed: openConnection(path, 'NORMAL') };
+    } catch (error) {
+      durable.db.close();
+      throw error;
+    }
   } catch (error) {
     unlock();
     throw error;
   }
-  const committer = new GroupCommitter(db);
-  const queue = new SqliteQueue(db, committer);
+  const { durable, relaxed } = connections;
+  const queue = new SqliteQueue(connections);
   if (options.exclusive) {
     // This process alone delivers from this directory: leases left by a killed one are void.
     await queue.release(null);
   }
   return {
     kind: 'sqlite',
-    accounts: new SqliteAccounts(db),
+    accounts: new SqliteAccounts(durable.db),
     queue,
-    events: new SqliteEventLog(db, committer),
-    activity: new SqliteActivity(db),
-    inbox: new SqliteInbox(db, committer),
+    events: new SqliteEventLog(relaxed.db, relaxed.committer),
+    activity: new SqliteActivity(relaxed.db),
+    inbox: new SqliteInbox(relaxed.db, relaxed.committer),
     async ping() {
-      db.prepare('SELECT 1').get();
+      relaxed.db.prepare('SELECT 1').get();
     },
     async close() {
-      committer.flush();
-      db.close();
+      durable.committer.flush();
+      relaxed.committer.flush();
+      relaxed.db.close();
+      durable.db.close();
       unlock();
     },
   };

@@ -3,7 +3,7 @@ import type Database from 'better-sqlite3';
 import type { ClaimedMessage, MessageQueue, QueueDepth } from '../../queue/queue.js';
 import type { AcceptedRequest, MailRequest, NewMessage } from '../../message/mail-request.js';
 import { activityStatus, newEventId, type DeferredEvent, type FinalEvent, type HeraldEvent } from '../../events/event.js';
-import type { GroupCommitter } from './group-commit.js';
+import type { SqliteConnections } from './sqlite-connections.js';
 import { eventToRow } from './event-rows.js';
 
 interface MessageRow {
@@ -28,20 +28,27 @@ export class SqliteQueue implements MessageQueue {
   private readonly ready = new EventEmitter();
   private readonly stmt;
 
-  constructor(
-    private readonly db: Database.Database,
-    private readonly committer: GroupCommitter,
-  ) {
+  private readonly db: Database.Database;
+
+  constructor(private readonly connections: SqliteConnections) {
     this.ready.setMaxListeners(0);
+    // Accepting writes through the durable connection (fsync per group commit): a 202 must survive
+    // power loss. Leases and outcomes go through the relaxed one: losing the last of those to a
+    // power cut only means a message is leased or delivered again, which at-least-once allows.
+    const durable = connections.durable.db;
+    const db = connections.relaxed.db;
+    this.db = db;
     this.stmt = {
-      insertRequest: db.prepare('INSERT INTO requests (id, account_id, payload, created_at) VALUES (?, ?, ?, ?)'),
-      insertMessage: db.prepare(`INSERT INTO messages (id, account_id, request_id, personalization_index, recipient,
+      acceptEvent: durable.prepare(`INSERT OR IGNORE INTO events (id, account_id, message_id, type, timestamp, data)
+        VALUES (@id, @account_id, @message_id, @type, @timestamp, @data)`),
+      insertRequest: durable.prepare('INSERT INTO requests (id, account_id, payload, created_at) VALUES (?, ?, ?, ?)'),
+      insertMessage: durable.prepare(`INSERT INTO messages (id, account_id, request_id, personalization_index, recipient,
         recipient_kind, from_email, subject, categories, custom_args, api_key_id, template_id, status, last_event,
         last_event_time, ready_at, expires_at, created_at)
         VALUES (@id, @account_id, @request_id, @personalization_index, @recipient, @recipient_kind, @from_email,
         @subject, @categories, @custom_args, @api_key_id, @template_id, 'processed', 'processed', @created_at,
         @ready_at, @expires_at, @created_at)`),
-      insertQueue: db.prepare('INSERT INTO queue (message_id, account_id, ready_at, created_at) VALUES (?, ?, ?, ?)'),
+      insertQueue: durable.prepare('INSERT INTO queue (message_id, account_id, ready_at, created_at) VALUES (?, ?, ?, ?)'),
       insertEvent: db.prepare(`INSERT OR IGNORE INTO events (id, account_id, message_id, type, timestamp, data)
         VALUES (@id, @account_id, @message_id, @type, @timestamp, @data)`),
       setStatus: db.prepare('UPDATE messages SET status = ?, last_event = ?, last_event_time = ? WHERE id = ?'),
@@ -66,7 +73,7 @@ export class SqliteQueue implements MessageQueue {
   }
 
   async enqueue(accepted: AcceptedRequest): Promise<void> {
-    await this.committer.submit(() => {
+    await this.connections.durable.committer.submit(() => {
       this.stmt.insertRequest.run(accepted.requestId, accepted.accountId, JSON.stringify(accepted.request), accepted.acceptedAt);
       for (const m of accepted.messages) {
         this.stmt.insertMessage.run(messageToRow(m));
@@ -79,7 +86,7 @@ export class SqliteQueue implements MessageQueue {
           email: m.recipient,
           timestamp: accepted.acceptedAt,
         };
-        this.stmt.insertEvent.run(eventToRow(processed));
+        this.stmt.acceptEvent.run(eventToRow(processed));
       }
     });
     this.ready.emit('ready');
@@ -113,11 +120,11 @@ export class SqliteQueue implements MessageQueue {
 
   async extendLease(owner: string, messageIds: string[], leaseMs: number): Promise<string[]> {
     const until = Date.now() + leaseMs;
-    return this.committer.submit(() => messageIds.filter((id) => this.stmt.extend.run(until, id, owner).changes > 0));
+    return this.connections.relaxed.committer.submit(() => messageIds.filter((id) => this.stmt.extend.run(until, id, owner).changes > 0));
   }
 
   async complete(owner: string, event: FinalEvent): Promise<boolean> {
-    return this.committer.submit(() => {
+    return this.connections.relaxed.committer.submit(() => {
       const held = this.stmt.remove.run(event.messageId, owner).changes > 0;
       // The event happened whether or not the lease was still ours: record it either way.
       this.record(event);
@@ -126,7 +133,7 @@ export class SqliteQueue implements MessageQueue {
   }
 
   async defer(owner: string, event: DeferredEvent): Promise<boolean> {
-    const held = await this.committer.submit(() => {
+    const held = await this.connections.relaxed.committer.submit(() => {
       const held = this.stmt.defer.run(event.nextAttemptAt, event.messageId, owner).changes > 0;
       this.record(event);
       return held;
