@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { AccountStore, ApiKeyRecord } from '../accounts/account-store.js';
 import { authenticate } from '../accounts/api-keys.js';
 import type { Scope } from '../accounts/scopes.js';
@@ -10,8 +10,12 @@ declare module 'fastify' {
   }
 }
 
-/** `Authorization: Bearer SG....`; 401 when absent or unknown, 403 when the key lacks `scope`. */
-export function requireScope(accounts: AccountStore, scope: Scope): preHandlerAsyncHookHandler {
+/**
+ * `Authorization: Bearer SG....`; 401 when absent or unknown, 403 when the key lacks `scope`.
+ * Runs as an onRequest hook, before the body is read: a caller without a key cannot make Herald
+ * buffer or parse anything.
+ */
+export function requireScope(accounts: AccountStore, scope: Scope): onRequestAsyncHookHandler {
   return async (request: FastifyRequest, _reply: FastifyReply) => {
     const header = request.headers.authorization;
     const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header.trim()) : null;

@@ -113,7 +113,7 @@ export function readStringMap(
   value: unknown,
   field: string,
   problems: Problems,
-  limits: { maxBytes: number; headers?: boolean },
+  limits: { maxBytes: number; headers?: boolean; allowLineBreaks?: boolean },
 ): Record<string, string> {
   if (value === undefined || value === null) return {};
   if (!isPlainObject(value)) {
@@ -137,7 +137,7 @@ export function readStringMap(
         continue;
       }
     }
-    if (hasLineBreak(raw) || (limits.headers && hasLineBreak(key))) {
+    if ((!limits.allowLineBreaks && hasLineBreak(raw)) || (limits.headers && hasLineBreak(key)) || raw.includes('\0')) {
       problems.add('HERALD_ERR_HEADER_INJECTION', `${field}.${key}`, 'Carriage returns and line feeds are not allowed in header values.');
       continue;
     }

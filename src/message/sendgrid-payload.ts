@@ -27,6 +27,9 @@ const BASE64 = /^[A-Za-z0-9+/\r\n]*={0,2}$/;
  */
 export function parseMailSend(body: unknown, nowMs: number): MailRequest {
   const problems = new Problems();
+  if (body === undefined) {
+    throw new HeraldError('HERALD_ERR_BAD_JSON', { field: null, message: 'Bad Request: the request body is empty; a JSON object is expected.' });
+  }
   if (!isPlainObject(body)) {
     throw new HeraldError('HERALD_ERR_INVALID_FIELD', { field: null, message: 'The request body must be a JSON object.' });
   }
@@ -51,7 +54,8 @@ export function parseMailSend(body: unknown, nowMs: number): MailRequest {
   if (content.length === 0 && !templateId && body.content === undefined) {
     problems.add('HERALD_ERR_MISSING_FIELD', 'content', 'Unless a valid template_id is provided, the content parameter is required. There must be at least one defined content block.');
   }
-  if (subject === undefined && !templateId) {
+  // A subject that was given but refused is reported already; only a missing one is asked for here.
+  if ((body.subject === undefined || body.subject === null) && !templateId && body.template_id === undefined) {
     personalizations.forEach((p, i) => {
       if (p.subject === undefined) {
         problems.add('HERALD_ERR_MISSING_FIELD', `personalizations.${i}.subject`, 'The subject is required. You can get around this requirement if you use a template with a subject defined or if every personalization has a subject defined.');
@@ -119,7 +123,8 @@ function readPersonalizations(value: unknown, problems: Problems, nowMs: number)
       cc,
       bcc,
       headers: readStringMap(raw.headers, `${field}.headers`, problems, { maxBytes: MAX_HEADERS_BYTES, headers: true }),
-      substitutions: readStringMap(raw.substitutions, `${field}.substitutions`, problems, { maxBytes: MAX_SUBSTITUTIONS_BYTES }),
+      // Substitution values may span lines (bodies); compose keeps line breaks out of headers.
+      substitutions: readStringMap(raw.substitutions, `${field}.substitutions`, problems, { maxBytes: MAX_SUBSTITUTIONS_BYTES, allowLineBreaks: true }),
       customArgs: readStringMap(raw.custom_args, `${field}.custom_args`, problems, { maxBytes: MAX_CUSTOM_ARGS_BYTES }),
     };
     if (raw.from !== undefined) {
@@ -256,8 +261,16 @@ function readAttachments(value: unknown, problems: Problems): Attachment[] {
       problems.add('HERALD_ERR_INVALID_FIELD', `${field}.content`, 'The attachment content must be base64 encoded.');
       return;
     }
-    if (typeof filename !== 'string' || filename === '' || filename.length > 255 || hasLineBreak(filename)) {
-      problems.add('HERALD_ERR_MISSING_FIELD', `${field}.filename`, 'The attachment filename is required: a string of 1 to 255 characters without line breaks.');
+    if (typeof filename !== 'string' || filename === '') {
+      problems.add('HERALD_ERR_MISSING_FIELD', `${field}.filename`, 'The attachment filename is required.');
+      return;
+    }
+    if (hasLineBreak(filename)) {
+      problems.add('HERALD_ERR_HEADER_INJECTION', `${field}.filename`, 'Carriage returns and line feeds are not allowed in attachment filenames.');
+      return;
+    }
+    if (filename.length > 255) {
+      problems.add('HERALD_ERR_INVALID_FIELD', `${field}.filename`, 'The attachment filename is limited to 255 characters.');
       return;
     }
     const attachment: Attachment = { content, filename, disposition: 'attachment' };

@@ -9,7 +9,7 @@ import { isPlainObject } from '../../message/field-checks.js';
 export function apiKeyRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const { accounts } = ctx.backend;
 
-  app.post('/v3/api_keys', { preHandler: requireScope(accounts, 'api_keys.create') }, async (request, reply) => {
+  app.post('/v3/api_keys', { onRequest: requireScope(accounts, 'api_keys.create') }, async (request, reply) => {
     const body = request.body;
     if (!isPlainObject(body)) throw new HeraldError('HERALD_ERR_INVALID_FIELD', { field: null, message: 'The request body must be a JSON object.' });
     const { name } = body;
@@ -27,18 +27,18 @@ export function apiKeyRoutes(app: FastifyInstance, ctx: ApiContext): void {
     return reply.status(201).send({ api_key: created.apiKey, api_key_id: created.record.id, name, scopes });
   });
 
-  app.get('/v3/api_keys', { preHandler: requireScope(accounts, 'api_keys.read') }, async (request) => {
+  app.get('/v3/api_keys', { onRequest: requireScope(accounts, 'api_keys.read') }, async (request) => {
     const keys = await accounts.listApiKeys(accountOf(request));
     return { result: keys.map((k) => ({ api_key_id: k.id, name: k.name })) };
   });
 
-  app.get<{ Params: { id: string } }>('/v3/api_keys/:id', { preHandler: requireScope(accounts, 'api_keys.read') }, async (request) => {
+  app.get<{ Params: { id: string } }>('/v3/api_keys/:id', { onRequest: requireScope(accounts, 'api_keys.read') }, async (request) => {
     const key = await accounts.getApiKey(request.params.id);
     if (!key || key.accountId !== accountOf(request)) throw new HeraldError('HERALD_ERR_NOT_FOUND', { field: 'api_key_id', message: 'API key not found.' });
     return { result: [{ api_key_id: key.id, name: key.name, scopes: key.scopes }] };
   });
 
-  app.delete<{ Params: { id: string } }>('/v3/api_keys/:id', { preHandler: requireScope(accounts, 'api_keys.delete') }, async (request, reply) => {
+  app.delete<{ Params: { id: string } }>('/v3/api_keys/:id', { onRequest: requireScope(accounts, 'api_keys.delete') }, async (request, reply) => {
     if (!(await accounts.deleteApiKey(accountOf(request), request.params.id))) {
       throw new HeraldError('HERALD_ERR_NOT_FOUND', { field: 'api_key_id', message: 'API key not found.' });
     }

@@ -22,7 +22,7 @@ export function inboxRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const { accounts } = ctx.backend;
   const inbox = ctx.backend.inbox;
 
-  app.get<{ Querystring: { limit?: string; to?: string } }>('/v1/inbox', { preHandler: requireScope(accounts, 'inbox.read') }, async (request) => {
+  app.get<{ Querystring: { limit?: string; to?: string } }>('/v1/inbox', { onRequest: requireScope(accounts, 'inbox.read') }, async (request) => {
     const limit = request.query.limit === undefined ? 50 : Number(request.query.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
       throw new HeraldError('HERALD_ERR_INVALID_FIELD', { field: 'limit', message: 'limit must be a whole number from 1 to 1000.' });
@@ -33,7 +33,7 @@ export function inboxRoutes(app: FastifyInstance, ctx: ApiContext): void {
     return { messages: messages.map(entryJson) };
   });
 
-  app.get<{ Params: { id: string } }>('/v1/inbox/:id', { preHandler: requireScope(accounts, 'inbox.read') }, async (request) => {
+  app.get<{ Params: { id: string } }>('/v1/inbox/:id', { onRequest: requireScope(accounts, 'inbox.read') }, async (request) => {
     const found = await inbox.get(accountOf(request), request.params.id);
     if (!found) throw new HeraldError('HERALD_ERR_NOT_FOUND', { field: 'id', message: 'No captured message with this id.' });
     const parsed = await simpleParser(found.raw);
@@ -53,13 +53,13 @@ export function inboxRoutes(app: FastifyInstance, ctx: ApiContext): void {
     };
   });
 
-  app.get<{ Params: { id: string } }>('/v1/inbox/:id/raw', { preHandler: requireScope(accounts, 'inbox.read') }, async (request, reply) => {
+  app.get<{ Params: { id: string } }>('/v1/inbox/:id/raw', { onRequest: requireScope(accounts, 'inbox.read') }, async (request, reply) => {
     const found = await inbox.get(accountOf(request), request.params.id);
     if (!found) throw new HeraldError('HERALD_ERR_NOT_FOUND', { field: 'id', message: 'No captured message with this id.' });
     return reply.type('message/rfc822').send(found.raw);
   });
 
-  app.delete('/v1/inbox', { preHandler: requireScope(accounts, 'inbox.delete') }, async (request) => {
+  app.delete('/v1/inbox', { onRequest: requireScope(accounts, 'inbox.delete') }, async (request) => {
     return { deleted: await inbox.clear(accountOf(request)) };
   });
 }

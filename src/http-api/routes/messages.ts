@@ -41,7 +41,7 @@ export function messageRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get<{ Querystring: { query?: string; limit?: string } }>(
     '/v3/messages',
-    { preHandler: requireScope(backend.accounts, 'messages.read') },
+    { onRequest: requireScope(backend.accounts, 'messages.read') },
     async (request) => {
       const { query, limit: rawLimit } = request.query;
       const limit = rawLimit === undefined ? 10 : Number(rawLimit);
@@ -57,7 +57,7 @@ export function messageRoutes(app: FastifyInstance, ctx: ApiContext): void {
     },
   );
 
-  app.get<{ Params: { id: string } }>('/v3/messages/:id', { preHandler: requireScope(backend.accounts, 'messages.read') }, async (request) => {
+  app.get<{ Params: { id: string } }>('/v3/messages/:id', { onRequest: requireScope(backend.accounts, 'messages.read') }, async (request) => {
     const m = await backend.activity.getMessage(accountOf(request), request.params.id);
     if (!m) throw new HeraldError('HERALD_ERR_NOT_FOUND', { field: 'msg_id', message: 'Message not found.' });
     return {
