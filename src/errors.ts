@@ -41,6 +41,10 @@ export const ERROR_CATALOGUE = {
   },
   HERALD_ERR_UNKNOWN_BATCH: { status: 400, message: 'The batch ID is not valid.' },
   HERALD_ERR_UNKNOWN_TEMPLATE: { status: 400, message: 'The template_id is not a valid template ID.' },
+  HERALD_ERR_TEMPLATE_SYNTAX: { status: 400, message: 'The template is not valid Handlebars.' },
+  HERALD_ERR_TEMPLATE_TOO_LARGE: { status: 400, message: 'A template version is limited to 1048576 bytes of content.' },
+  HERALD_ERR_TEMPLATE_LIMIT: { status: 400, message: 'The account has reached its limit of templates or template versions.' },
+  HERALD_ERR_ACTIVE_VERSION: { status: 400, message: 'The active version of a template cannot be deactivated or deleted while it has others.' },
   HERALD_ERR_INVALID_QUERY: { status: 400, message: 'The query is not valid.' },
   HERALD_ERR_INVALID_SCOPE: { status: 400, message: 'One or more scopes are not valid.' },
   HERALD_ERR_SERVICE_UNAVAILABLE: {

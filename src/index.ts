@@ -15,6 +15,7 @@ export { parseActivityQuery } from './events/activity-query.js';
 export type { ActivityFilter } from './events/activity-query.js';
 export { parseMailSend } from './message/sendgrid-payload.js';
 export type { MailRequest } from './message/mail-request.js';
+export type { TemplateStore, Template, TemplateVersion } from './message/template-store.js';
 export { classifyFailure } from './delivery/classify-reply.js';
 export { DeliveryError } from './delivery/delivery-error.js';
 export { SCOPES } from './accounts/scopes.js';

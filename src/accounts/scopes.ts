@@ -9,6 +9,10 @@ export const SCOPES = [
   'api_keys.delete',
   'inbox.read',
   'inbox.delete',
+  'templates.create',
+  'templates.read',
+  'templates.update',
+  'templates.delete',
 ] as const;
 
 export type Scope = (typeof SCOPES)[number];

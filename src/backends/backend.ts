@@ -3,6 +3,7 @@ import type { AccountStore } from '../accounts/account-store.js';
 import type { MessageQueue } from '../queue/queue.js';
 import type { ActivityStore, EventLog } from '../events/event-log.js';
 import type { CaptureInbox } from '../delivery/capture-inbox.js';
+import type { TemplateStore } from '../message/template-store.js';
 
 /** Every port, built by one backend that owns the connections behind them. */
 export interface Backend {
@@ -12,6 +13,7 @@ export interface Backend {
   readonly events: EventLog;
   readonly activity: ActivityStore;
   readonly inbox: CaptureInbox;
+  readonly templates: TemplateStore;
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -4,11 +4,13 @@ import type { Backend } from '../backends/backend.js';
 import type { HeraldConfig } from '../config/settings.js';
 import { HeraldError } from '../errors.js';
 import { handleError } from './error-reply.js';
+import { acceptOnlyJson } from './json-body.js';
 import { mailSendRoutes } from './routes/mail-send.js';
 import { messageRoutes } from './routes/messages.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { inboxRoutes } from './routes/inbox.js';
 import { healthRoutes } from './routes/health.js';
+import { templateRoutes } from './routes/templates.js';
 
 export interface HttpApi {
   app: FastifyInstance;
@@ -30,6 +32,7 @@ export function buildHttpApi(backend: Backend, config: HeraldConfig, log: Logger
     return503OnClosing: true,
   });
   app.decorateRequest('apiKey', null);
+  acceptOnlyJson(app);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {
     handleError(new HeraldError('HERALD_ERR_NOT_FOUND', { message: `No route ${request.method} ${request.url.split('?')[0]}` }), request, reply);
@@ -50,6 +53,7 @@ export function buildHttpApi(backend: Backend, config: HeraldConfig, log: Logger
   messageRoutes(app, ctx);
   apiKeyRoutes(app, ctx);
   inboxRoutes(app, ctx);
+  templateRoutes(app, ctx);
   return {
     app,
     drain() {

@@ -44,6 +44,11 @@ export interface MailRequest {
   sendAt?: number;
   batchId?: string;
   templateId?: string;
+  /**
+   * The template's active version as it was when the request was accepted: a later edit of the
+   * template does not change mail already accepted. Parts that are null are not provided.
+   */
+  template?: { id: string; versionId: string; subject: string | null; html: string | null; plain: string | null };
   sandbox: boolean;
 }
 

@@ -91,4 +91,35 @@ export const SQLITE_MIGRATIONS: readonly { id: number; name: string; sql: string
       CREATE INDEX inbox_account ON inbox(account_id, received_at DESC);
     `,
   },
+  {
+    id: 2,
+    name: 'transactional templates and their versions',
+    sql: `
+      CREATE TABLE templates (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id),
+        name TEXT NOT NULL,
+        generation TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE INDEX templates_account ON templates(account_id, created_at, id);
+      CREATE TABLE template_versions (
+        id TEXT PRIMARY KEY,
+        template_id TEXT NOT NULL REFERENCES templates(id) ON DELETE CASCADE,
+        account_id TEXT NOT NULL,
+        active INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        subject TEXT,
+        html_content TEXT,
+        plain_content TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE INDEX template_versions_template ON template_versions(template_id, created_at);
+      CREATE INDEX template_versions_account ON template_versions(account_id);
+      -- At most one active version per template, whatever the code above it does.
+      CREATE UNIQUE INDEX template_versions_one_active ON template_versions(template_id) WHERE active = 1;
+    `,
+  },
 ];

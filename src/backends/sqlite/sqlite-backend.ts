@@ -9,6 +9,7 @@ import { SqliteEventLog } from './sqlite-event-log.js';
 import { SqliteActivity } from './sqlite-activity.js';
 import { SqliteAccounts } from './sqlite-accounts.js';
 import { SqliteInbox } from './sqlite-inbox.js';
+import { SqliteTemplates } from './sqlite-templates.js';
 import { lockDataDir } from './data-dir-lock.js';
 
 /** The embedded backend: one SQLite file in WAL mode holds every port's state. */
@@ -43,6 +44,8 @@ export async function openSqliteBackend(dataDir: string, options: OpenBackendOpt
     events: new SqliteEventLog(relaxed.db, relaxed.committer),
     activity: new SqliteActivity(relaxed.db),
     inbox: new SqliteInbox(relaxed.db, relaxed.committer),
+    // Templates are configuration: a 201 must survive power loss, like an account or a key.
+    templates: new SqliteTemplates(durable.db),
     async ping() {
       relaxed.db.prepare('SELECT 1').get();
     },

@@ -9,7 +9,7 @@ export function mailSendRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const { backend, config } = ctx;
 
   // SendGrid v3 Mail Send: 202 and X-Message-Id once the messages are on disk.
-  app.post('/v3/mail/send', { preHandler: requireScope(backend.accounts, 'mail.send') }, async (request, reply) => {
+  app.post('/v3/mail/send', { onRequest: requireScope(backend.accounts, 'mail.send') }, async (request, reply) => {
     ctx.refuseWhenDraining();
     const accountId = accountOf(request);
     const now = Date.now();
@@ -18,7 +18,16 @@ export function mailSendRoutes(app: FastifyInstance, ctx: ApiContext): void {
       throw new HeraldError('HERALD_ERR_UNKNOWN_BATCH', { field: 'batch_id', message: `The batch ID ${mail.batchId} is not valid: create it with POST /v3/mail/batch first.` });
     }
     if (mail.templateId !== undefined) {
-      throw new HeraldError('HERALD_ERR_UNKNOWN_TEMPLATE', { field: 'template_id', message: `The template_id ${mail.templateId} is not a valid template ID.` });
+      const found = await backend.templates.activeVersion(accountId, mail.templateId);
+      if (!found) {
+        throw new HeraldError('HERALD_ERR_UNKNOWN_TEMPLATE', { field: 'template_id', message: `The template_id ${mail.templateId} is not a valid template ID.` });
+      }
+      if (!found.version) {
+        throw new HeraldError('HERALD_ERR_UNKNOWN_TEMPLATE', { field: 'template_id', message: `The template ${mail.templateId} has no active version: create or activate one first.` });
+      }
+      // A snapshot, stored with the request: editing the template later does not change this mail.
+      const v = found.version;
+      mail.template = { id: found.templateId, versionId: v.id, subject: v.subject || null, html: v.htmlContent || null, plain: v.plainContent || null };
     }
     // sandbox_mode: validated, never sent; SendGrid answers 200 with no body.
     if (mail.sandbox) return reply.status(200).send();
@@ -29,13 +38,13 @@ export function mailSendRoutes(app: FastifyInstance, ctx: ApiContext): void {
   });
 
   // Batch ids group scheduled sends (SendGrid's Cancel Scheduled Sends).
-  app.post('/v3/mail/batch', { preHandler: requireScope(backend.accounts, 'mail.batch.create') }, async (request, reply) => {
+  app.post('/v3/mail/batch', { onRequest: requireScope(backend.accounts, 'mail.batch.create') }, async (request, reply) => {
     const batchId = newId();
     await backend.accounts.createBatch(accountOf(request), batchId);
     return reply.status(201).send({ batch_id: batchId });
   });
 
-  app.get<{ Params: { id: string } }>('/v3/mail/batch/:id', { preHandler: requireScope(backend.accounts, 'mail.batch.read') }, async (request) => {
+  app.get<{ Params: { id: string } }>('/v3/mail/batch/:id', { onRequest: requireScope(backend.accounts, 'mail.batch.read') }, async (request) => {
     if (!(await backend.accounts.batchExists(accountOf(request), request.params.id))) {
       throw new HeraldError('HERALD_ERR_UNKNOWN_BATCH', { field: 'batch_id' });
     }
