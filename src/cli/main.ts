@@ -56,7 +56,7 @@ async function main(argv: string[]): Promise<number> {
   const overrides = Object.fromEntries(
     SETTINGS.map((s) => [s.key, (values as Record<string, unknown>)[flagName(s.key).slice(2)]]).filter(([, v]) => v !== undefined),
   );
-  const config = loadConfig({ file: values.config as string | undefined, overrides });
+  const config = loadConfig({ file: values.config as string | undefined, overrides, overridesFrom: 'flags' });
   const flags = values as CommandFlags;
   switch (command) {
     case 'start':

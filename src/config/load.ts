@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { HeraldError } from '../errors.js';
-import { SETTINGS, defaultConfig, envName, type HeraldConfig, type Setting } from './settings.js';
+import { SETTINGS, defaultConfig, envName, flagName, type HeraldConfig, type Setting } from './settings.js';
 
 export interface LoadConfigOptions {
   /** Path of a JSON config file; `HERALD_CONFIG` when not given; none when neither is set. */
@@ -9,6 +9,8 @@ export interface LoadConfigOptions {
   env?: NodeJS.ProcessEnv;
   /** Values that win over file and environment (CLI flags, tests). */
   overrides?: Partial<Record<keyof HeraldConfig, unknown>>;
+  /** Names overrides in error messages as command-line flags (`--port`) rather than keys. */
+  overridesFrom?: 'flags';
 }
 
 /**
@@ -42,7 +44,8 @@ export function loadConfig(options: LoadConfigOptions = {}): HeraldConfig {
   for (const [key, value] of Object.entries(options.overrides ?? {})) {
     if (value === undefined) continue;
     const setting = settingFor(key, 'overrides');
-    config[key] = typeof value === 'string' ? parseText(setting, value, key) : checkValue(setting, value, key);
+    const where = options.overridesFrom === 'flags' ? flagName(key) : key;
+    config[key] = typeof value === 'string' ? parseText(setting, value, where) : checkValue(setting, value, where);
   }
   return config as unknown as HeraldConfig;
 }

@@ -1,5 +1,7 @@
 import { DeliveryError } from './delivery-error.js';
 
+const SESSION_COMMANDS = /^(CONN|GREETING|EHLO|HELO|LHLO|STARTTLS|AUTH)\b/i;
+
 export type AttemptOutcome =
   | { kind: 'deferred'; response: string }
   | { kind: 'bounced'; bounceType: 'bounce' | 'blocked'; status: string; response: string };
@@ -14,6 +16,12 @@ export type AttemptOutcome =
 export function classifyFailure(error: unknown): AttemptOutcome {
   if (!(error instanceof DeliveryError)) {
     return { kind: 'deferred', response: error instanceof Error ? error.message : String(error) };
+  }
+  // A refusal of the session itself (greeting, EHLO, STARTTLS, AUTH) says nothing about the
+  // recipient: it is Herald's configuration or the server's state, so it defers (as Postfix's
+  // smtp_sasl_auth_soft_bounce). Only replies to the mail transaction may bounce.
+  if (error.command !== null && SESSION_COMMANDS.test(error.command)) {
+    return { kind: 'deferred', response: error.response };
   }
   const code = error.replyCode;
   const fromStatus = error.enhancedStatus?.[0];

@@ -108,14 +108,34 @@ export class DeliveryWorker {
     const attempt = claim.attempts + 1;
     const log = this.log.child({ messageId: message.id, attempt });
     const base = { accountId: message.accountId, messageId: message.id, email: message.recipient };
+    let raw: Buffer;
     try {
-      const raw = await composeMessage({
+      raw = await composeMessage({
         request,
         personalizationIndex: message.personalizationIndex,
         messageId: message.id,
         hostname: this.config.hostname,
         date: message.createdAt,
       });
+    } catch (error) {
+      // Composing the same request fails the same way every time: bounce now rather than retry
+      // for days. RFC 3463 §3.7: 5.6.0, other or undefined media error.
+      const event: BounceEvent = {
+        ...base,
+        type: 'bounce',
+        id: newEventId(),
+        timestamp: Date.now(),
+        bounceType: 'blocked',
+        reason: `could not compose the message: ${error instanceof Error ? error.message : String(error)}`,
+        status: '5.6.0',
+        attempt,
+        mxServer: null,
+      };
+      await this.queue.complete(this.owner, event).catch((e: unknown) => log.error({ err: e }, 'could not record a compose failure'));
+      log.warn({ err: error }, 'bounced: could not compose');
+      return;
+    }
+    try {
       const result = await this.transport.send({
         accountId: message.accountId,
         messageId: message.id,
@@ -153,7 +173,7 @@ export class DeliveryWorker {
         id: newEventId(),
         timestamp: now,
         bounceType: 'bounce',
-        reason: `expired: not delivered within ${Math.round(this.config.messageMaxAgeMs / 3_600_000)} h; last response: ${outcome.response}`,
+        reason: `expired: not delivered within ${formatDuration(this.config.messageMaxAgeMs)}; last response: ${outcome.response}`,
         status: '4.4.7', // RFC 3463: delivery time expired
         attempt,
         mxServer,
@@ -175,4 +195,11 @@ export class DeliveryWorker {
       this.log.warn({ err: error }, 'lease renewal failed');
     }
   }
+}
+
+/** 259200000 → "72 h", 5400000 → "90 min", 1500 → "1.5 s". */
+export function formatDuration(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
+  if (ms >= 60_000 && ms % 60_000 === 0) return `${ms / 60_000} min`;
+  return `${ms / 1000} s`;
 }

@@ -59,8 +59,9 @@ export class RelayTransport implements Transport {
     }
   }
 
+  /** Called after the worker's grace period: deliveries still stalled then are abandoned. */
   async close(): Promise<void> {
-    this.pool.close();
+    (this.pool as unknown as { close(options?: { force?: boolean }): void }).close({ force: true });
   }
 }
 

@@ -1,36 +1,40 @@
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { HeraldError } from '../../errors.js';
 
 /**
- * One server per data directory: a pid file created with O_EXCL. A file left by a process that
- * died (kill -9) is taken over, since its pid no longer runs.
+ * One server per data directory. The lock is an exclusive SQLite lock on `herald.lock`, held for
+ * the life of the process: the operating system drops it when the process dies, even by kill -9,
+ * so a crash never leaves a stale lock and a reused pid never blocks start-up. `herald.pid` only
+ * tells an operator which process holds it.
  */
 export function lockDataDir(dataDir: string): () => void {
-  const path = join(dataDir, 'herald.pid');
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(path, 'wx');
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      return () => rmSync(path, { force: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const pid = Number(readFileSync(path, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
-        throw new HeraldError('HERALD_ERR_DATA_DIR_LOCKED', { message: `Another Herald process (pid ${pid}) is already using ${dataDir}.` });
-      }
-      rmSync(path, { force: true });
-    }
+  const pidPath = join(dataDir, 'herald.pid');
+  const lock = new Database(join(dataDir, 'herald.lock'));
+  try {
+    lock.pragma('busy_timeout = 0');
+    lock.pragma('locking_mode = EXCLUSIVE');
+    lock.exec('BEGIN EXCLUSIVE');
+  } catch (cause) {
+    lock.close();
+    const holder = readPid(pidPath);
+    throw new HeraldError('HERALD_ERR_DATA_DIR_LOCKED', {
+      message: `Another Herald process${holder ? ` (pid ${holder})` : ''} is already using ${dataDir}.`,
+      cause,
+    });
   }
-  throw new HeraldError('HERALD_ERR_DATA_DIR_LOCKED', { message: `Could not lock ${dataDir}.` });
+  writeFileSync(pidPath, String(process.pid));
+  return () => {
+    if (readPid(pidPath) === String(process.pid)) rmSync(pidPath, { force: true });
+    lock.close();
+  };
 }
 
-function isAlive(pid: number): boolean {
+function readPid(path: string): string | null {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    return readFileSync(path, 'utf8').trim() || null;
+  } catch {
+    return null;
   }
 }
