@@ -1,13 +1,19 @@
 import type { HeraldConfig } from '../config/settings.js';
-import { startHerald } from '../herald.js';
+import { startHerald, type RunningHerald } from '../herald.js';
 
 /** Runs the server until SIGTERM or SIGINT, then drains within the configured grace period. */
 export async function startCommand(config: HeraldConfig): Promise<number> {
-  const herald = await startHerald({ config });
-  process.stdout.write(banner(herald.url, config, herald.firstApiKey));
+  // Handlers go in before anything starts: a SIGTERM that arrives while Herald is still starting
+  // (a supervisor giving up, a quick test) must drain it, not kill it mid-write.
+  let herald: RunningHerald | null = null;
   let signals = 0;
+  let stopRequested: string | null = null;
   const shutdown = (signal: string): void => {
     signals++;
+    if (!herald) {
+      stopRequested = signal;
+      return;
+    }
     if (signals > 1) {
       herald.log.warn({ signal }, 'second signal: exiting now; unfinished deliveries are retried at next start');
       process.exit(130);
@@ -16,13 +22,19 @@ export async function startCommand(config: HeraldConfig): Promise<number> {
     herald.stop().then(
       () => process.exit(0),
       (error: unknown) => {
-        herald.log.error({ err: error }, 'shutdown failed');
+        herald?.log.error({ err: error }, 'shutdown failed');
         process.exit(1);
       },
     );
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  herald = await startHerald({ config });
+  process.stdout.write(banner(herald.url, config, herald.firstApiKey));
+  if (stopRequested) {
+    signals = 0;
+    shutdown(stopRequested);
+  }
   return 0;
 }
 
