@@ -49,7 +49,7 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
     throw error;
   }
   const transport: Transport = config.smtpRelay ? new RelayTransport(config) : new CaptureTransport(backend.inbox);
-  const worker = new DeliveryWorker(backend.queue, transport, config, log.child({ component: 'delivery', transport: transport.name }));
+  const worker = new DeliveryWorker(backend.queue, backend.suppressions, backend.domains, transport, config, log.child({ component: 'delivery', transport: transport.name }));
   const http = buildHttpApi(backend, config, log);
   try {
     await http.app.listen({ host: config.host, port: config.port });

@@ -13,6 +13,17 @@ export const SCOPES = [
   'templates.read',
   'templates.update',
   'templates.delete',
+  'suppression.read',
+  'suppression.create',
+  'suppression.delete',
+  'asm.groups.read',
+  'asm.groups.create',
+  'asm.groups.update',
+  'asm.groups.delete',
+  'whitelabel.create',
+  'whitelabel.read',
+  'whitelabel.update',
+  'whitelabel.delete',
 ] as const;
 
 export type Scope = (typeof SCOPES)[number];

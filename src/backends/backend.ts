@@ -4,6 +4,8 @@ import type { MessageQueue } from '../queue/queue.js';
 import type { ActivityStore, EventLog } from '../events/event-log.js';
 import type { CaptureInbox } from '../delivery/capture-inbox.js';
 import type { TemplateStore } from '../message/template-store.js';
+import type { DomainStore } from '../domains/domain-store.js';
+import type { SuppressionStore } from '../suppressions/suppression-store.js';
 
 /** Every port, built by one backend that owns the connections behind them. */
 export interface Backend {
@@ -14,6 +16,8 @@ export interface Backend {
   readonly activity: ActivityStore;
   readonly inbox: CaptureInbox;
   readonly templates: TemplateStore;
+  readonly domains: DomainStore;
+  readonly suppressions: SuppressionStore;
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -30,5 +34,5 @@ export interface OpenBackendOptions {
 /** Builds the configured backend, loading its driver only now (the embedded default never loads pg). */
 export async function openBackend(config: HeraldConfig, options: OpenBackendOptions = {}): Promise<Backend> {
   const { openSqliteBackend } = await import('./sqlite/sqlite-backend.js');
-  return openSqliteBackend(config.dataDir, options);
+  return openSqliteBackend(config.dataDir, options, { dkimKeyEncryptionKey: config.dkimKeyEncryptionKey });
 }

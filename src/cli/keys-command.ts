@@ -5,7 +5,7 @@ import { HeraldError } from '../errors.js';
 import type { CommandFlags } from './main.js';
 
 /** Local administration on the data directory: works whether or not the server runs. */
-async function withBackend<T>(config: HeraldConfig, fn: (backend: Backend) => Promise<T>): Promise<T> {
+export async function withBackend<T>(config: HeraldConfig, fn: (backend: Backend) => Promise<T>): Promise<T> {
   const backend = await openBackend(config);
   try {
     return await fn(backend);
@@ -14,7 +14,7 @@ async function withBackend<T>(config: HeraldConfig, fn: (backend: Backend) => Pr
   }
 }
 
-async function accountId(backend: Backend, name: string | undefined): Promise<string> {
+export async function accountId(backend: Backend, name: string | undefined): Promise<string> {
   const wanted = name ?? 'default';
   const account = await backend.accounts.findAccountByName(wanted);
   if (!account) {

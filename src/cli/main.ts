@@ -6,6 +6,7 @@ import { loadConfig } from '../config/load.js';
 import { startCommand } from './start-command.js';
 import { keysCommand, accountsCommand } from './keys-command.js';
 import { sendCommand, inboxCommand, messagesCommand } from './api-commands.js';
+import { domainsCommand } from './domains-command.js';
 
 const USAGE = `herald: email delivery with a SendGrid v3 compatible API
 
@@ -20,6 +21,9 @@ Usage:
   herald inbox show ID
   herald messages [--query 'status="delivered"'] [--limit N]
   herald messages show MSG_ID
+  herald domains add DOMAIN [--account NAME]    prints the DNS records to publish
+  herald domains list [--account NAME]
+  herald domains check DOMAIN [--account NAME]  looks the records up; exit 1 until DKIM matches
 
 Commands that talk to a running server use HERALD_URL (default http://127.0.0.1:<port>) and
 HERALD_API_KEY (or --url and --api-key). Every setting can be given as a flag, as HERALD_<NAME>,
@@ -71,6 +75,8 @@ async function main(argv: string[]): Promise<number> {
       return inboxCommand(config, sub, rest, flags);
     case 'messages':
       return messagesCommand(config, sub, rest, flags);
+    case 'domains':
+      return domainsCommand(config, sub, rest, flags);
     default:
       console.error(`herald: unknown command "${command}"\n\n${USAGE}`);
       return 2;

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { parseKey } from '../domains/key-sealing.js';
 import { HeraldError } from '../errors.js';
 import { SETTINGS, defaultConfig, envName, flagName, type HeraldConfig, type Setting } from './settings.js';
 
@@ -88,6 +90,11 @@ function checkValue(setting: Setting, value: unknown, where: string): unknown {
       if (value === null) return null;
       if (typeof value !== 'string') fail(setting, value, where, 'a string or null');
       if (setting.key === 'smtpRelay') checkRelayUrl(value, where);
+      if (setting.key === 'dkimKeyEncryptionKey') checkSealingKey(value, where);
+      if (setting.key === 'sendingIps' && value.split(',').some((ip) => isIP(ip.trim()) === 0)) fail(setting, value, where, 'IP addresses separated by commas');
+      if (setting.key === 'spfInclude' && !/^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(value)) fail(setting, value, where, 'one domain name');
+      if (setting.key === 'dnsCheckServers' && !/^[\w.:,\[\] -]+$/.test(value)) fail(setting, value, where, 'servers (host or host:port) separated by commas');
+      if (setting.key === 'dmarcRua' && !/^[^\s@;,!]+@[^\s@;,!]+$/.test(value)) fail(setting, value, where, 'an email address');
       return value;
     case 'string':
       if (typeof value !== 'string' || value === '') fail(setting, value, where, 'a non-empty string');
@@ -108,8 +115,16 @@ function checkRelayUrl(value: string, where: string): void {
   if (!url.hostname) throw new HeraldError('HERALD_ERR_CONFIG', { message: `smtpRelay from ${where} names no host` });
 }
 
+function checkSealingKey(value: string, where: string): void {
+  try {
+    parseKey(value);
+  } catch {
+    throw new HeraldError('HERALD_ERR_CONFIG', { message: `dkimKeyEncryptionKey from ${where} must be 32 bytes as 64 hex digits or 44 base64 characters (make one: openssl rand -base64 32)` });
+  }
+}
+
 function fail(setting: Setting, value: unknown, where: string, expected: string): never {
-  // The relay URL may hold a password: never echo its value.
-  const shown = setting.key === 'smtpRelay' ? '(hidden)' : JSON.stringify(value);
+  // The relay URL may hold a password and the sealing key is a secret: never echo their values.
+  const shown = setting.key === 'smtpRelay' || setting.key === 'dkimKeyEncryptionKey' ? '(hidden)' : JSON.stringify(value);
   throw new HeraldError('HERALD_ERR_CONFIG', { message: `${setting.key} from ${where} must be ${expected}, got ${shown}` });
 }

@@ -44,6 +44,16 @@ export interface HeraldConfig {
   logLevel: string;
   /** Time SIGTERM allows in-flight deliveries to finish before their leases are released, ms. */
   shutdownGraceMs: number;
+  /** 32-byte key (base64 or hex) sealing DKIM private keys at rest with AES-256-GCM; null stores them as plain PEM. */
+  dkimKeyEncryptionKey: string | null;
+  /** DNS servers (`host` or `host:port`, comma-separated) that sending-domain checks ask; null uses the system's. */
+  dnsCheckServers: string | null;
+  /** Domain the suggested SPF record includes (`include:<this>`); null suggests none. */
+  spfInclude: string | null;
+  /** IP addresses mail leaves from (comma-separated), listed as ip4:/ip6: in the suggested SPF record; null lists none. */
+  sendingIps: string | null;
+  /** Address DMARC aggregate reports go to in the suggested record; null suggests `dmarc-reports@<domain>`. */
+  dmarcRua: string | null;
 }
 
 type Kind = 'string' | 'nullable-string' | 'integer' | 'boolean' | 'enum';
@@ -86,6 +96,16 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'maxRequestBytes', kind: 'integer', default: 30 * 1024 * 1024, min: 1024, max: 100 * 1024 * 1024, doc: 'Largest accepted HTTP request body, bytes (SendGrid: 30 MB).' },
   { key: 'logLevel', kind: 'enum', default: 'info', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], doc: 'Log level.' },
   { key: 'shutdownGraceMs', kind: 'integer', default: 10 * 1000, min: 0, max: 10 * MINUTE, doc: 'Time SIGTERM gives in-flight deliveries to finish before their leases are released, ms.' },
+  {
+    key: 'dkimKeyEncryptionKey',
+    kind: 'nullable-string',
+    default: null,
+    doc: 'Key sealing DKIM private keys at rest (AES-256-GCM): 32 bytes as base64 or hex, e.g. from `openssl rand -base64 32`. Unset: keys are stored as plain PEM in the database. Keys sealed with it need it to sign; never change it while domains exist.',
+  },
+  { key: 'dnsCheckServers', kind: 'nullable-string', default: null, doc: 'DNS servers sending-domain checks ask, `host` or `host:port`, comma-separated. Unset: the system resolvers.' },
+  { key: 'spfInclude', kind: 'nullable-string', default: null, doc: 'Domain the suggested SPF record includes (`include:<domain>`), e.g. your relay provider\'s. Unset: none.' },
+  { key: 'sendingIps', kind: 'nullable-string', default: null, doc: 'IP addresses mail leaves from, comma-separated, listed as `ip4:`/`ip6:` in the suggested SPF record. Unset: none (the record then suggests `mx`).' },
+  { key: 'dmarcRua', kind: 'nullable-string', default: null, doc: 'Address DMARC aggregate reports go to in the suggested `_dmarc` record. Unset: `dmarc-reports@<domain>`.' },
 ];
 
 /** `smtpRelayTlsVerify` → `HERALD_SMTP_RELAY_TLS_VERIFY`. */

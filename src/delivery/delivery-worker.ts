@@ -3,8 +3,13 @@ import type { Logger } from 'pino';
 import type { HeraldConfig } from '../config/settings.js';
 import type { ClaimedMessage, MessageQueue } from '../queue/queue.js';
 import { retryDelay } from '../queue/retry-policy.js';
-import { newEventId, type BounceEvent, type DeferredEvent, type DeliveredEvent } from '../events/event.js';
+import { newEventId, type BounceEvent, type DeferredEvent, type DeliveredEvent, type DroppedEvent } from '../events/event.js';
+import type { SuppressionStore } from '../suppressions/suppression-store.js';
+import { DROP_REASONS } from '../suppressions/auto-suppress.js';
 import { composeMessage } from '../message/compose.js';
+import type { DomainStore } from '../domains/domain-store.js';
+import { signMessage } from '../domains/dkim-sign.js';
+import { signingKeysFor } from '../domains/signing-keys.js';
 import { classifyFailure } from './classify-reply.js';
 import type { Transport } from './transport.js';
 
@@ -24,6 +29,8 @@ export class DeliveryWorker {
 
   constructor(
     private readonly queue: MessageQueue,
+    private readonly suppressions: SuppressionStore,
+    private readonly domains: DomainStore,
     private readonly transport: Transport,
     private readonly config: HeraldConfig,
     private readonly log: Logger,
@@ -108,6 +115,7 @@ export class DeliveryWorker {
     const attempt = claim.attempts + 1;
     const log = this.log.child({ messageId: message.id, attempt });
     const base = { accountId: message.accountId, messageId: message.id, email: message.recipient };
+    if (await this.dropIfSuppressed(claim, log)) return;
     let raw: Buffer;
     try {
       raw = await composeMessage({
@@ -136,6 +144,9 @@ export class DeliveryWorker {
       return;
     }
     try {
+      // DKIM (RFC 6376) with the keys of the account's verified domain for the From address, if
+      // any. A failure here (e.g. sealed keys without their key) defers: the message is not lost.
+      raw = signMessage(raw, await signingKeysFor(this.domains, message.accountId, message.fromEmail));
       const result = await this.transport.send({
         accountId: message.accountId,
         messageId: message.id,
@@ -151,6 +162,35 @@ export class DeliveryWorker {
         log.error({ err: e }, 'could not record the outcome of an attempt');
       });
     }
+  }
+
+  /**
+   * Checked at delivery, not at accept: an address suppressed while its mail waits (send_at,
+   * retries) is still spared. One indexed lookup per message. When the lookup itself fails, the
+   * message is left to its lease and tried again later rather than sent unchecked.
+   */
+  private async dropIfSuppressed(claim: ClaimedMessage, log: Logger): Promise<boolean> {
+    const { message, request } = claim;
+    let match;
+    try {
+      match = await this.suppressions.find(message.accountId, message.recipient, request.asmGroupId ?? null);
+    } catch (error) {
+      log.error({ err: error }, 'could not check suppressions; the message will be tried again');
+      return true;
+    }
+    if (!match) return false;
+    const event: DroppedEvent = {
+      type: 'dropped',
+      id: newEventId(),
+      accountId: message.accountId,
+      messageId: message.id,
+      email: message.recipient,
+      timestamp: Date.now(),
+      reason: DROP_REASONS[match.list],
+    };
+    await this.queue.complete(this.owner, event).catch((e: unknown) => log.error({ err: e }, 'could not record a drop'));
+    log.info({ list: match.list, groupId: match.groupId }, 'dropped: suppressed');
+    return true;
   }
 
   private async recordFailure(claim: ClaimedMessage, error: unknown, attempt: number, log: Logger): Promise<void> {

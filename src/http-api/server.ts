@@ -11,6 +11,9 @@ import { apiKeyRoutes } from './routes/api-keys.js';
 import { inboxRoutes } from './routes/inbox.js';
 import { healthRoutes } from './routes/health.js';
 import { templateRoutes } from './routes/templates.js';
+import { domainRoutes } from './routes/domains.js';
+import { suppressionRoutes } from './routes/suppressions.js';
+import { asmGroupRoutes } from './routes/asm-groups.js';
 
 export interface HttpApi {
   app: FastifyInstance;
@@ -54,6 +57,9 @@ export function buildHttpApi(backend: Backend, config: HeraldConfig, log: Logger
   apiKeyRoutes(app, ctx);
   inboxRoutes(app, ctx);
   templateRoutes(app, ctx);
+  domainRoutes(app, ctx);
+  suppressionRoutes(app, ctx);
+  asmGroupRoutes(app, ctx);
   return {
     app,
     drain() {

@@ -49,6 +49,10 @@ export interface MailRequest {
    * template does not change mail already accepted. Parts that are null are not provided.
    */
   template?: { id: string; versionId: string; subject: string | null; html: string | null; plain: string | null };
+  /** SendGrid's `asm.group_id`: the unsubscribe group this mail belongs to. */
+  asmGroupId?: number;
+  /** SendGrid's `asm.groups_to_display`: the groups a recipient may manage from this mail. */
+  asmGroupsToDisplay?: number[];
   sandbox: boolean;
 }
 

@@ -19,6 +19,7 @@ const MAX_SUBSTITUTIONS_BYTES = 10_000;
 const MAX_HEADERS_BYTES = 10_000;
 const MAX_SUBJECT_LENGTH = 998; // RFC 5322 §2.1.1 line limit
 const MAX_SEND_AT_AHEAD_S = 72 * 3600;
+const MAX_GROUPS_TO_DISPLAY = 25; // SendGrid Mail Send: asm.groups_to_display
 const BASE64 = /^[A-Za-z0-9+/\r\n]*={0,2}$/;
 
 /**
@@ -49,6 +50,7 @@ export function parseMailSend(body: unknown, nowMs: number): MailRequest {
   const sendAt = readSendAt(body.send_at, 'send_at', problems, nowMs);
   const batchId = readOptionalString(body.batch_id, 'batch_id', problems, 100);
   const sandbox = readSandbox(body.mail_settings, problems);
+  const asm = readAsm(body.asm, problems);
   const personalizations = readPersonalizations(body.personalizations, problems, nowMs);
 
   if (content.length === 0 && !templateId && body.content === undefined) {
@@ -73,6 +75,10 @@ export function parseMailSend(body: unknown, nowMs: number): MailRequest {
   if (sendAt !== undefined) request.sendAt = sendAt;
   if (batchId !== undefined) request.batchId = batchId;
   if (templateId !== undefined) request.templateId = templateId;
+  if (asm !== undefined) {
+    request.asmGroupId = asm.groupId;
+    if (asm.groupsToDisplay.length > 0) request.asmGroupsToDisplay = asm.groupsToDisplay;
+  }
   return request;
 }
 
@@ -351,4 +357,32 @@ function readSandbox(value: unknown, problems: Problems): boolean {
     return false;
   }
   return sandbox.enable === true;
+}
+
+/**
+ * SendGrid's `asm`: `group_id` (required, an unsubscribe group id) and `groups_to_display` (up to
+ * 25 group ids). Whether the groups are the account's is checked by the route, which has the store.
+ */
+function readAsm(value: unknown, problems: Problems): { groupId: number; groupsToDisplay: number[] } | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!isPlainObject(value)) {
+    problems.add('HERALD_ERR_INVALID_FIELD', 'asm', 'asm must be an object with a group_id and optional groups_to_display.');
+    return undefined;
+  }
+  const isGroupId = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
+  if (value.group_id === undefined || value.group_id === null) {
+    problems.add('HERALD_ERR_MISSING_FIELD', 'asm.group_id', 'asm.group_id is required when asm is given.');
+    return undefined;
+  }
+  if (!isGroupId(value.group_id)) {
+    problems.add('HERALD_ERR_INVALID_FIELD', 'asm.group_id', 'asm.group_id must be a positive integer: the id of an unsubscribe group.');
+    return undefined;
+  }
+  const display = value.groups_to_display;
+  if (display === undefined || display === null) return { groupId: value.group_id, groupsToDisplay: [] };
+  if (!Array.isArray(display) || display.length > MAX_GROUPS_TO_DISPLAY || !display.every(isGroupId)) {
+    problems.add('HERALD_ERR_INVALID_FIELD', 'asm.groups_to_display', `asm.groups_to_display must be an array of up to ${MAX_GROUPS_TO_DISPLAY} unsubscribe group ids.`);
+    return undefined;
+  }
+  return { groupId: value.group_id, groupsToDisplay: [...new Set(display)] };
 }

@@ -122,4 +122,61 @@ export const SQLITE_MIGRATIONS: readonly { id: number; name: string; sql: string
       CREATE UNIQUE INDEX template_versions_one_active ON template_versions(template_id) WHERE active = 1;
     `,
   },
+  {
+    id: 3,
+    name: 'suppression lists and unsubscribe groups',
+    sql: `
+      CREATE TABLE suppression_groups (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        account_id TEXT NOT NULL REFERENCES accounts(id),
+        name TEXT NOT NULL,
+        description TEXT NOT NULL,
+        is_default INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        UNIQUE (account_id, name)
+      );
+      -- One row per address per list; group unsubscribes are list 'group' with their group_id,
+      -- every other list has group_id 0. The key leads with (account_id, email) so the check
+      -- before each delivery is one index range.
+      CREATE TABLE suppressions (
+        account_id TEXT NOT NULL,
+        email TEXT NOT NULL,
+        list TEXT NOT NULL,
+        group_id INTEGER NOT NULL DEFAULT 0,
+        reason TEXT,
+        status TEXT,
+        ip TEXT,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (account_id, email, list, group_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX suppressions_list ON suppressions(account_id, list, group_id, created_at);
+    `,
+  },
+  {
+    id: 4,
+    name: 'sending domains and their DKIM keys',
+    sql: `
+      CREATE TABLE sending_domains (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        account_id TEXT NOT NULL REFERENCES accounts(id),
+        domain TEXT NOT NULL,
+        selector TEXT NOT NULL,
+        valid INTEGER NOT NULL DEFAULT 0,
+        validated_at INTEGER,
+        -- JSON: the last check's outcome per record, {"dkim1": {"valid": true, "reason": null}, ...}.
+        last_check TEXT,
+        created_at INTEGER NOT NULL,
+        UNIQUE (account_id, domain)
+      );
+      -- private_key is PKCS#8 PEM, or sealed (AES-256-GCM) when dkimKeyEncryptionKey is set.
+      CREATE TABLE dkim_keys (
+        domain_id INTEGER NOT NULL REFERENCES sending_domains(id) ON DELETE CASCADE,
+        algorithm TEXT NOT NULL,
+        selector TEXT NOT NULL,
+        public_key TEXT NOT NULL,
+        private_key TEXT NOT NULL,
+        PRIMARY KEY (domain_id, algorithm)
+      );
+    `,
+  },
 ];

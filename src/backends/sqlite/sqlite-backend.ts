@@ -10,10 +10,19 @@ import { SqliteActivity } from './sqlite-activity.js';
 import { SqliteAccounts } from './sqlite-accounts.js';
 import { SqliteInbox } from './sqlite-inbox.js';
 import { SqliteTemplates } from './sqlite-templates.js';
+import { SqliteSuppressions } from './sqlite-suppressions.js';
+import { SqliteDomains } from './sqlite-domains.js';
+import { keySealer } from '../../domains/key-sealing.js';
 import { lockDataDir } from './data-dir-lock.js';
 
 /** The embedded backend: one SQLite file in WAL mode holds every port's state. */
-export async function openSqliteBackend(dataDir: string, options: OpenBackendOptions): Promise<Backend> {
+/** Secrets the backend needs from the configuration. */
+export interface SqliteSecrets {
+  /** Seals DKIM private keys at rest; null stores them as plain PEM. */
+  dkimKeyEncryptionKey: string | null;
+}
+
+export async function openSqliteBackend(dataDir: string, options: OpenBackendOptions, secrets: SqliteSecrets = { dkimKeyEncryptionKey: null }): Promise<Backend> {
   mkdirSync(dataDir, { recursive: true });
   const unlock = options.exclusive ? lockDataDir(dataDir) : () => {};
   const path = join(dataDir, 'herald.db');
@@ -46,6 +55,10 @@ export async function openSqliteBackend(dataDir: string, options: OpenBackendOpt
     inbox: new SqliteInbox(relaxed.db, relaxed.committer),
     // Templates are configuration: a 201 must survive power loss, like an account or a key.
     templates: new SqliteTemplates(durable.db),
+    // Sending domains hold keys a caller was given the public half of: durable too.
+    domains: new SqliteDomains(durable.db, keySealer(secrets.dkimKeyEncryptionKey)),
+    // Suppressions added through the API are promised to the caller: durable like templates.
+    suppressions: new SqliteSuppressions(durable.db),
     async ping() {
       relaxed.db.prepare('SELECT 1').get();
     },

@@ -5,6 +5,8 @@ import type { AcceptedRequest, MailRequest, NewMessage } from '../../message/mai
 import { activityStatus, newEventId, type DeferredEvent, type FinalEvent, type HeraldEvent } from '../../events/event.js';
 import type { SqliteConnections } from './sqlite-connections.js';
 import { eventToRow } from './event-rows.js';
+import { UPSERT_SUPPRESSION } from './sqlite-suppressions.js';
+import { autoSuppression } from '../../suppressions/auto-suppress.js';
 
 interface MessageRow {
   id: string;
@@ -51,6 +53,9 @@ export class SqliteQueue implements MessageQueue {
       insertQueue: durable.prepare('INSERT INTO queue (message_id, account_id, ready_at, created_at) VALUES (?, ?, ?, ?)'),
       insertEvent: db.prepare(`INSERT OR IGNORE INTO events (id, account_id, message_id, type, timestamp, data)
         VALUES (@id, @account_id, @message_id, @type, @timestamp, @data)`),
+      // Same connection and transaction as the event: the bounce and the suppression it causes
+      // are written together or not at all (DESIGN.md principle 2).
+      suppress: db.prepare(UPSERT_SUPPRESSION),
       setStatus: db.prepare('UPDATE messages SET status = ?, last_event = ?, last_event_time = ? WHERE id = ?'),
       claimable: db.prepare('SELECT message_id, attempts FROM queue WHERE ready_at <= ? ORDER BY ready_at, created_at LIMIT ?'),
       lease: db.prepare('UPDATE queue SET lease_owner = ?, ready_at = ? WHERE message_id = ?'),
@@ -165,6 +170,10 @@ export class SqliteQueue implements MessageQueue {
   private record(event: HeraldEvent): void {
     if (this.stmt.insertEvent.run(eventToRow(event)).changes === 0) return;
     this.stmt.setStatus.run(activityStatus(event.type), event.type, event.timestamp, event.messageId);
+    const listed = autoSuppression(event);
+    if (listed) {
+      this.stmt.suppress.run({ account_id: event.accountId, email: event.email.toLowerCase(), list: listed.list, reason: listed.reason, status: listed.status, ip: null, created_at: event.timestamp });
+    }
   }
 }
 

@@ -29,6 +29,16 @@ export function mailSendRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const v = found.version;
       mail.template = { id: found.templateId, versionId: v.id, subject: v.subject || null, html: v.htmlContent || null, plain: v.plainContent || null };
     }
+    if (mail.asmGroupId !== undefined) {
+      const known = new Set((await backend.suppressions.listGroups(accountId)).map((g) => g.id));
+      if (!known.has(mail.asmGroupId)) {
+        throw new HeraldError('HERALD_ERR_UNKNOWN_GROUP', { field: 'asm.group_id', message: `The asm.group_id ${mail.asmGroupId} is not an unsubscribe group of this account: create it with POST /v3/asm/groups first.` });
+      }
+      const unknown = (mail.asmGroupsToDisplay ?? []).find((id) => !known.has(id));
+      if (unknown !== undefined) {
+        throw new HeraldError('HERALD_ERR_UNKNOWN_GROUP', { field: 'asm.groups_to_display', message: `The group ${unknown} in asm.groups_to_display is not an unsubscribe group of this account.` });
+      }
+    }
     // sandbox_mode: validated, never sent; SendGrid answers 200 with no body.
     if (mail.sandbox) return reply.status(200).send();
     const accepted = expandRequest(mail, { accountId, apiKeyId: request.apiKey?.id ?? null, nowMs: now, maxAgeMs: config.messageMaxAgeMs });

@@ -1,0 +1,186 @@
+import type Database from 'better-sqlite3';
+import type {
+  GroupInput,
+  ListOptions,
+  NewSuppression,
+  Suppression,
+  SuppressionGroup,
+  SuppressionList,
+  SuppressionMatch,
+  SuppressionStore,
+} from '../../suppressions/suppression-store.js';
+
+/**
+ * Adds or refreshes one address on one list. Shared with the queue, which runs it in the same
+ * transaction as the bounce event that caused it.
+ */
+export const UPSERT_SUPPRESSION = `INSERT INTO suppressions (account_id, email, list, group_id, reason, status, ip, created_at)
+  VALUES (@account_id, @email, @list, 0, @reason, @status, @ip, @created_at)
+  ON CONFLICT (account_id, email, list, group_id) DO UPDATE SET reason = excluded.reason, status = excluded.status, ip = excluded.ip`;
+
+interface SuppressionRow {
+  email: string;
+  list: SuppressionList;
+  reason: string | null;
+  status: string | null;
+  ip: string | null;
+  created_at: number;
+}
+
+interface GroupRow {
+  id: number;
+  name: string;
+  description: string;
+  is_default: number;
+  unsubscribes: number;
+}
+
+const GROUP_COLUMNS = `g.id, g.name, g.description, g.is_default,
+  (SELECT COUNT(*) FROM suppressions s WHERE s.account_id = g.account_id AND s.list = 'group' AND s.group_id = g.id) AS unsubscribes`;
+
+/**
+ * Suppressions in two tables, on the durable connection: an address a caller was told is
+ * suppressed must stay suppressed after a power cut. Multi-row writes run in one IMMEDIATE
+ * transaction so a limit check and the insert it guards cannot interleave with another writer.
+ */
+export class SqliteSuppressions implements SuppressionStore {
+  private readonly stmt;
+
+  constructor(private readonly db: Database.Database) {
+    this.stmt = {
+      upsert: db.prepare(UPSERT_SUPPRESSION),
+      removeAll: db.prepare("DELETE FROM suppressions WHERE account_id = ? AND list = ? AND group_id = 0"),
+      removeOne: db.prepare('DELETE FROM suppressions WHERE account_id = ? AND list = ? AND group_id = 0 AND email = ?'),
+      // One index range on the primary key (account_id, email, ...): cheap before every delivery.
+      find: db.prepare(`SELECT list, group_id FROM suppressions
+        WHERE account_id = @account_id AND email = @email
+          AND ((group_id = 0 AND list IN ('bounces', 'spam_reports', 'invalid_emails', 'unsubscribes'))
+            OR (list = 'group' AND group_id = @group_id))
+        ORDER BY CASE list WHEN 'bounces' THEN 0 WHEN 'spam_reports' THEN 1 WHEN 'invalid_emails' THEN 2 WHEN 'unsubscribes' THEN 3 ELSE 4 END
+        LIMIT 1`),
+      groupCount: db.prepare('SELECT COUNT(*) AS n FROM suppression_groups WHERE account_id = ?'),
+      groupByName: db.prepare('SELECT id FROM suppression_groups WHERE account_id = ? AND name = ?'),
+      insertGroup: db.prepare(`INSERT INTO suppression_groups (account_id, name, description, is_default, created_at)
+        VALUES (?, ?, ?, ?, ?)`),
+      clearDefault: db.prepare('UPDATE suppression_groups SET is_default = 0 WHERE account_id = ? AND is_default = 1'),
+      group: db.prepare(`SELECT ${GROUP_COLUMNS} FROM suppression_groups g WHERE g.account_id = ? AND g.id = ?`),
+      groups: db.prepare(`SELECT ${GROUP_COLUMNS} FROM suppression_groups g WHERE g.account_id = ? ORDER BY g.id`),
+      updateGroup: db.prepare('UPDATE suppression_groups SET name = ?, description = ?, is_default = ? WHERE account_id = ? AND id = ?'),
+      deleteGroup: db.prepare('DELETE FROM suppression_groups WHERE account_id = ? AND id = ?'),
+      deleteGroupMembers: db.prepare("DELETE FROM suppressions WHERE account_id = ? AND list = 'group' AND group_id = ?"),
+      addMember: db.prepare(`INSERT OR IGNORE INTO suppressions (account_id, email, list, group_id, created_at)
+        VALUES (?, ?, 'group', ?, ?)`),
+      removeMember: db.prepare("DELETE FROM suppressions WHERE account_id = ? AND list = 'group' AND group_id = ? AND email = ?"),
+      members: db.prepare("SELECT email FROM suppressions WHERE account_id = ? AND list = 'group' AND group_id = ? ORDER BY created_at, email"),
+    };
+  }
+
+  async add(accountId: string, list: SuppressionList, entries: NewSuppression[]): Promise<void> {
+    const now = Date.now();
+    this.db.transaction(() => {
+      for (const e of entries) {
+        this.stmt.upsert.run({ account_id: accountId, email: e.email.toLowerCase(), list, reason: e.reason ?? null, status: e.status ?? null, ip: e.ip ?? null, created_at: now });
+      }
+    }).immediate();
+  }
+
+  async remove(accountId: string, list: SuppressionList, emails: string[] | 'all'): Promise<number> {
+    if (emails === 'all') return this.stmt.removeAll.run(accountId, list).changes;
+    return this.db.transaction(() => emails.reduce((n, e) => n + this.stmt.removeOne.run(accountId, list, e.toLowerCase()).changes, 0)).immediate();
+  }
+
+  async list(accountId: string, list: SuppressionList, options: ListOptions): Promise<Suppression[]> {
+    const where = ['account_id = ?', 'list = ?', 'group_id = 0'];
+    const args: (string | number)[] = [accountId, list];
+    if (options.email !== undefined) {
+      where.push('email = ?');
+      args.push(options.email.toLowerCase());
+    }
+    if (options.startTime !== undefined) {
+      where.push('created_at >= ?');
+      args.push(options.startTime);
+    }
+    if (options.endTime !== undefined) {
+      where.push('created_at <= ?');
+      args.push(options.endTime);
+    }
+    const rows = this.db
+      .prepare(`SELECT email, list, reason, status, ip, created_at FROM suppressions WHERE ${where.join(' AND ')}
+        ORDER BY created_at DESC, email LIMIT ? OFFSET ?`)
+      .all(...args, options.limit, options.offset) as SuppressionRow[];
+    return rows.map((r) => ({ email: r.email, list: r.list, reason: r.reason, status: r.status, ip: r.ip, createdAt: r.created_at }));
+  }
+
+  async find(accountId: string, email: string, groupId: number | null): Promise<SuppressionMatch | null> {
+    const row = this.stmt.find.get({ account_id: accountId, email: email.toLowerCase(), group_id: groupId ?? -1 }) as { list: Exclude<SuppressionList, 'blocks'> | 'group'; group_id: number } | undefined;
+    if (!row) return null;
+    return row.list === 'group' ? { list: 'group', groupId: row.group_id } : { list: row.list, groupId: null };
+  }
+
+  async createGroup(accountId: string, input: GroupInput, maxGroups: number): Promise<SuppressionGroup | 'limit' | 'duplicate'> {
+    return this.db.transaction((): SuppressionGroup | 'limit' | 'duplicate' => {
+      if ((this.stmt.groupCount.get(accountId) as { n: number }).n >= maxGroups) return 'limit';
+      if (this.stmt.groupByName.get(accountId, input.name)) return 'duplicate';
+      if (input.isDefault) this.stmt.clearDefault.run(accountId);
+      const id = Number(this.stmt.insertGroup.run(accountId, input.name, input.description, input.isDefault ? 1 : 0, Date.now()).lastInsertRowid);
+      return { id, name: input.name, description: input.description, isDefault: input.isDefault, unsubscribes: 0 };
+    }).immediate();
+  }
+
+  async getGroup(accountId: string, groupId: number): Promise<SuppressionGroup | null> {
+    const row = this.stmt.group.get(accountId, groupId) as GroupRow | undefined;
+    return row ? toGroup(row) : null;
+  }
+
+  async listGroups(accountId: string, ids?: number[]): Promise<SuppressionGroup[]> {
+    const all = (this.stmt.groups.all(accountId) as GroupRow[]).map(toGroup);
+    return ids === undefined ? all : all.filter((g) => ids.includes(g.id));
+  }
+
+  async updateGroup(accountId: string, groupId: number, changes: Partial<GroupInput>): Promise<SuppressionGroup | null | 'duplicate'> {
+    return this.db.transaction((): SuppressionGroup | null | 'duplicate' => {
+      const row = this.stmt.group.get(accountId, groupId) as GroupRow | undefined;
+      if (!row) return null;
+      const current = toGroup(row);
+      const next = { ...current, ...Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)) } as SuppressionGroup;
+      if (next.name !== current.name) {
+        const other = this.stmt.groupByName.get(accountId, next.name) as { id: number } | undefined;
+        if (other && other.id !== groupId) return 'duplicate';
+      }
+      if (next.isDefault && !current.isDefault) this.stmt.clearDefault.run(accountId);
+      this.stmt.updateGroup.run(next.name, next.description, next.isDefault ? 1 : 0, accountId, groupId);
+      return next;
+    }).immediate();
+  }
+
+  async deleteGroup(accountId: string, groupId: number): Promise<boolean> {
+    return this.db.transaction(() => {
+      if (this.stmt.deleteGroup.run(accountId, groupId).changes === 0) return false;
+      this.stmt.deleteGroupMembers.run(accountId, groupId);
+      return true;
+    }).immediate();
+  }
+
+  async addToGroup(accountId: string, groupId: number, emails: string[]): Promise<boolean> {
+    return this.db.transaction(() => {
+      if (!this.stmt.group.get(accountId, groupId)) return false;
+      const now = Date.now();
+      for (const e of emails) this.stmt.addMember.run(accountId, e.toLowerCase(), groupId, now);
+      return true;
+    }).immediate();
+  }
+
+  async removeFromGroup(accountId: string, groupId: number, email: string): Promise<'removed' | 'not_listed' | 'no_group'> {
+    if (!this.stmt.group.get(accountId, groupId)) return 'no_group';
+    return this.stmt.removeMember.run(accountId, groupId, email.toLowerCase()).changes > 0 ? 'removed' : 'not_listed';
+  }
+
+  async groupMembers(accountId: string, groupId: number): Promise<string[] | null> {
+    if (!this.stmt.group.get(accountId, groupId)) return null;
+    return (this.stmt.members.all(accountId, groupId) as { email: string }[]).map((r) => r.email);
+  }
+}
+
+function toGroup(row: GroupRow): SuppressionGroup {
+  return { id: row.id, name: row.name, description: row.description, isDefault: row.is_default === 1, unsubscribes: row.unsubscribes };
+}
