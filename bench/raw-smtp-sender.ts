@@ -1,9 +1,9 @@
 import net from 'node:net';
 import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { encodeData } from './smtp-data.js';
-import { SmtpReplyReader } from './smtp-reply-reader.js';
-import type { SmtpReply } from './smtp-reply-reader.js';
+// The same reply reader and dot-stuffing as Herald's SMTP client, so the ceiling measures the protocol, not a leaner parser.
+import { encodeData } from '../src/delivery/smtp/smtp-data.js';
+import { SmtpReplyReader, type SmtpReply } from '../src/delivery/smtp/smtp-reply-reader.js';
 
 export interface SendRawOptions {
   host: string;

@@ -6,7 +6,7 @@ import { openBackend, type Backend } from './backends/backend.js';
 import { createLogger } from './ops/logger.js';
 import { buildHttpApi } from './http-api/server.js';
 import { DeliveryWorker } from './delivery/delivery-worker.js';
-import { RelayTransport } from './delivery/relay-transport.js';
+import { SmtpTransport } from './delivery/smtp/smtp-transport.js';
 import { CaptureTransport } from './delivery/capture-transport.js';
 import type { Transport } from './delivery/transport.js';
 import { createApiKey } from './accounts/api-keys.js';
@@ -48,7 +48,7 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
     await backend.close();
     throw error;
   }
-  const transport: Transport = config.smtpRelay ? new RelayTransport(config) : new CaptureTransport(backend.inbox);
+  const transport: Transport = config.smtpRelay ? new SmtpTransport(config) : new CaptureTransport(backend.inbox);
   const worker = new DeliveryWorker(backend.queue, backend.suppressions, backend.domains, transport, config, log.child({ component: 'delivery', transport: transport.name }));
   const http = buildHttpApi(backend, config, log);
   try {
