@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { eventually, mailBody, startTestHerald, tempDataDir, type TestHerald } from '../support/test-herald.js';
+import { freePort as closedPort } from '../support/free-port.js';
 
 /** The compiled CLI, as the `herald` bin runs it. */
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -26,15 +26,6 @@ function herald(args: string[], env: Record<string, string> = {}): Promise<Run> 
       resolve({ code, stdout, stderr });
     });
   });
-}
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  assert.ok(address !== null && typeof address === 'object');
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return address.port;
 }
 
 async function captureHerald(t: { after(fn: () => Promise<void>): void }): Promise<TestHerald> {

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import type { HeraldConfig } from '../../src/config/settings.js';
 import { startFaultServer, type FaultServer, type FaultServerOptions } from '../support/fault-smtp-server.js';
 import { startSmtpSink } from '../support/smtp-sink.js';
 import { eventually, startTestHerald, type TestHerald } from '../support/test-herald.js';
 import { assertHealthyAndAccounted, send, timeline, waitForEvent, type Timeline } from './timeline.js';
+import { freePort as closedPort } from '../support/free-port.js';
 
 const FAST_RETRY = { retryBaseMs: 50, retryMaxMs: 200 } satisfies Partial<HeraldConfig>;
 
@@ -31,16 +31,6 @@ async function firstOutcome(herald: TestHerald, msgId: string): Promise<Timeline
     20_000,
     `an outcome for ${msgId}`,
   );
-}
-
-/** A port nothing listens on: bound once by this process, then closed. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  assert.ok(address !== null && typeof address === 'object');
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return address.port;
 }
 
 // ---- transient failures: deferred, retried, then delivered ----

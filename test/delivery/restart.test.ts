@@ -2,12 +2,12 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFaultServer } from '../support/fault-smtp-server.js';
 import { startSmtpSink, type SinkMessage, type SmtpSink } from '../support/smtp-sink.js';
 import { eventually, mailBody, startTestHerald, tempDataDir } from '../support/test-herald.js';
+import { freePort } from '../support/free-port.js';
 
 /** The compiled CLI, as `npm start` runs it. */
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -35,15 +35,6 @@ after(async () => {
   await Promise.all(sinks.map((s) => s.close()));
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  assert.ok(address !== null && typeof address === 'object');
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return address.port;
-}
 
 function dataDir(): string {
   const dir = tempDataDir();
