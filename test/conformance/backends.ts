@@ -1,3 +1,4 @@
+import { beforeEach, afterEach } from 'node:test';
 import { rmSync } from 'node:fs';
 import { openBackend, type Backend } from '../../src/backends/backend.js';
 import { loadConfig } from '../../src/config/load.js';
@@ -30,4 +31,39 @@ export function backendsUnderTest(): [string, Factory][] {
   const unknown = wanted?.filter((w) => !(w in FACTORIES)) ?? [];
   if (unknown.length > 0) throw new Error(`HERALD_BACKENDS names unknown backends: ${unknown.join(', ')}`);
   return Object.entries(FACTORIES).filter(([name]) => !wanted || wanted.includes(name));
+}
+
+export interface FreshBackend {
+  backend: Backend;
+  /** Account "acme". */
+  accountId: string;
+  /** Account "globex", to show that one account's data never leaks into the other's. */
+  otherAccountId: string;
+  /** Closes the backend and opens the same store again (a restart); returns the new one. */
+  reopen(): Promise<Backend>;
+}
+
+/**
+ * Registers hooks that open a fresh backend with two accounts before each test of the enclosing
+ * suite and destroy it after; `use` receives the new one each time.
+ */
+export function freshBackendEachTest(make: Factory, use: (fresh: FreshBackend) => void): void {
+  let subject: BackendUnderTest;
+  let backend: Backend;
+  beforeEach(async () => {
+    subject = make();
+    backend = await subject.open();
+    const accountId = (await backend.accounts.createAccount('acme')).id;
+    const otherAccountId = (await backend.accounts.createAccount('globex')).id;
+    const reopen = async (): Promise<Backend> => {
+      await backend.close();
+      backend = await subject.open();
+      return backend;
+    };
+    use({ backend, accountId, otherAccountId, reopen });
+  });
+  afterEach(async () => {
+    await backend.close();
+    await subject.destroy();
+  });
 }

@@ -1,9 +1,9 @@
-import { describe, test, beforeEach, afterEach } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Backend } from '../../src/backends/backend.js';
 import type { NewSendingDomain, SendingDomain } from '../../src/domains/domain-store.js';
 import { generateDkimKeys } from '../../src/domains/dkim-keys.js';
-import { backendsUnderTest, type BackendUnderTest } from './backends.js';
+import { backendsUnderTest, freshBackendEachTest } from './backends.js';
 
 const KEYS = generateDkimKeys('conf');
 const input = (domain: string): NewSendingDomain => ({ domain, selector: 'conf', keys: KEYS });
@@ -15,21 +15,11 @@ function created(result: SendingDomain | 'duplicate' | 'limit'): SendingDomain {
 
 for (const [name, make] of backendsUnderTest()) {
   describe(`domain store conformance: ${name}`, () => {
-    let subject: BackendUnderTest;
     let backend: Backend;
     let accountId: string;
     let otherAccountId: string;
-
-    beforeEach(async () => {
-      subject = make();
-      backend = await subject.open();
-      accountId = (await backend.accounts.createAccount('acme')).id;
-      otherAccountId = (await backend.accounts.createAccount('globex')).id;
-    });
-    afterEach(async () => {
-      await backend.close();
-      await subject.destroy();
-    });
+    let reopen: () => Promise<Backend>;
+    freshBackendEachTest(make, (fresh) => ({ backend, accountId, otherAccountId, reopen } = fresh));
 
     test('creates a domain with its public keys and reads it back by id and by name', async () => {
       const d = created(await backend.domains.create(accountId, input('example.test'), 10));
@@ -91,8 +81,7 @@ for (const [name, make] of backendsUnderTest()) {
     test('domains and keys survive a reopen', async () => {
       const d = created(await backend.domains.create(accountId, input('durable.test'), 10));
       await backend.domains.markChecked(accountId, d.id, { valid: true, records: {}, at: 99 });
-      await backend.close();
-      backend = await subject.open();
+      backend = await reopen();
       assert.equal((await backend.domains.get(accountId, d.id))!.valid, true);
       assert.equal((await backend.domains.signingKeys(accountId, 'durable.test')).length, 2);
     });

@@ -1,4 +1,4 @@
-import { describe, test, beforeEach, afterEach } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Backend } from '../../src/backends/backend.js';
 import { expandRequest } from '../../src/message/expand.js';
@@ -7,7 +7,7 @@ import { newEventId, type BounceEvent } from '../../src/events/event.js';
 import type { AcceptedRequest } from '../../src/message/mail-request.js';
 import type { SuppressionGroup } from '../../src/suppressions/suppression-store.js';
 import { mailBody } from '../support/test-herald.js';
-import { backendsUnderTest, type BackendUnderTest } from './backends.js';
+import { backendsUnderTest, freshBackendEachTest } from './backends.js';
 
 const page = { limit: 500, offset: 0 };
 
@@ -29,21 +29,11 @@ function group(result: SuppressionGroup | 'limit' | 'duplicate'): SuppressionGro
 
 for (const [name, make] of backendsUnderTest()) {
   describe(`suppression store conformance: ${name}`, () => {
-    let subject: BackendUnderTest;
     let backend: Backend;
     let accountId: string;
     let otherAccountId: string;
-
-    beforeEach(async () => {
-      subject = make();
-      backend = await subject.open();
-      accountId = (await backend.accounts.createAccount('acme')).id;
-      otherAccountId = (await backend.accounts.createAccount('globex')).id;
-    });
-    afterEach(async () => {
-      await backend.close();
-      await subject.destroy();
-    });
+    let reopen: () => Promise<Backend>;
+    freshBackendEachTest(make, (fresh) => ({ backend, accountId, otherAccountId, reopen } = fresh));
 
     test('adds, lists newest first, and finds addresses without regard to case', async () => {
       const s = backend.suppressions;
@@ -183,8 +173,7 @@ for (const [name, make] of backendsUnderTest()) {
       await backend.suppressions.add(accountId, 'unsubscribes', [{ email: 'gone@example.com' }]);
       const g = group(await backend.suppressions.createGroup(accountId, { name: 'G', description: 'g', isDefault: false }, 200));
       await backend.suppressions.addToGroup(accountId, g.id, ['member@example.com']);
-      await backend.close();
-      backend = await subject.open();
+      backend = await reopen();
       assert.deepEqual(await backend.suppressions.find(accountId, 'gone@example.com', null), { list: 'unsubscribes', groupId: null });
       assert.deepEqual(await backend.suppressions.groupMembers(accountId, g.id), ['member@example.com']);
     });

@@ -1,8 +1,8 @@
-import { describe, test, beforeEach, afterEach } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Backend } from '../../src/backends/backend.js';
 import type { NewTemplateVersion, TemplateVersion } from '../../src/message/template-store.js';
-import { backendsUnderTest, type BackendUnderTest } from './backends.js';
+import { backendsUnderTest, freshBackendEachTest } from './backends.js';
 
 const version = (name: string, active = false, html: string | null = `<p>${name}</p>`): NewTemplateVersion => ({
   name,
@@ -19,21 +19,10 @@ function added(result: TemplateVersion | 'not_found' | 'limit'): TemplateVersion
 
 for (const [name, make] of backendsUnderTest()) {
   describe(`template store conformance: ${name}`, () => {
-    let subject: BackendUnderTest;
     let backend: Backend;
     let accountId: string;
     let otherAccountId: string;
-
-    beforeEach(async () => {
-      subject = make();
-      backend = await subject.open();
-      accountId = (await backend.accounts.createAccount('acme')).id;
-      otherAccountId = (await backend.accounts.createAccount('globex')).id;
-    });
-    afterEach(async () => {
-      await backend.close();
-      await subject.destroy();
-    });
+    freshBackendEachTest(make, (fresh) => ({ backend, accountId, otherAccountId } = fresh));
 
     test('creates a dynamic template with a d- id and reads it back', async () => {
       const created = (await backend.templates.create(accountId, { name: 'welcome', generation: 'dynamic' }, 300))!;
