@@ -143,6 +143,65 @@ for (const [name, make] of backendsUnderTest()) {
       assert.equal(heard, 1);
     });
 
+    test('messages are scheduled under their recipient domain, lowercased', async () => {
+      await backend.queue.enqueue(accepted(accountId, ['a@Gmail.COM', 'b@gmail.com', 'c@XN--BCHER-KVA.example', 'd@yahoo.com']));
+      const waiting = await backend.queue.waitingDestinations();
+      assert.deepEqual(waiting.map((w) => w.destination).sort(), ['gmail.com', 'xn--bcher-kva.example', 'yahoo.com']);
+      assert.ok(waiting.every((w) => w.readyAt <= Date.now()));
+      const depths = await backend.queue.destinationDepths();
+      assert.deepEqual(depths[0], { destination: 'gmail.com', ready: 2, scheduled: 0, leased: 0, oldestCreatedAt: depths[0]!.oldestCreatedAt });
+    });
+
+    test('claimFrom takes from each named destination no more than its limit', async () => {
+      await backend.queue.enqueue(accepted(accountId, ['a1@a.io', 'a2@a.io', 'a3@a.io', 'b1@b.io', 'b2@b.io', 'c1@c.io']));
+      const got = await backend.queue.claimFrom('w1', [{ destination: 'a.io', limit: 2 }, { destination: 'b.io', limit: 5 }], 60_000);
+      assert.deepEqual(got.map((c) => c.message.recipient).sort(), ['a1@a.io', 'a2@a.io', 'b1@b.io', 'b2@b.io']);
+      const rest = await backend.queue.claim('w2', 10, 60_000);
+      assert.deepEqual(rest.map((c) => c.message.recipient).sort(), ['a3@a.io', 'c1@c.io']);
+    });
+
+    test('a destination whose messages are all leased waits until the first lease runs out', async () => {
+      await backend.queue.enqueue(accepted(accountId, ['a@slow.io']));
+      const [claim] = await backend.queue.claimFrom('w1', [{ destination: 'slow.io', limit: 1 }], 60_000);
+      const [waiting] = await backend.queue.waitingDestinations();
+      assert.equal(waiting?.readyAt, claim!.leaseUntil);
+      assert.equal((await backend.queue.claimFrom('w2', [{ destination: 'slow.io', limit: 1 }], 60_000)).length, 0);
+    });
+
+    test('operators list, retry and purge one destination without touching the others', async () => {
+      const a = accepted(accountId, ['a1@down.io', 'a2@down.io', 'a3@down.io', 'b1@up.io']);
+      await backend.queue.enqueue(a);
+      const claims = await backend.queue.claimFrom('w1', [{ destination: 'down.io', limit: 2 }], 60_000);
+      const later = Date.now() + 3_600_000;
+      await backend.queue.defer('w1', deferred(a, a.messages.findIndex((m) => m.id === claims[0]!.message.id), later));
+      const listed = await backend.queue.list({ destination: 'down.io', limit: 10 });
+      assert.deepEqual(listed.map((e) => e.state).sort(), ['leased', 'ready', 'scheduled']);
+      const scheduled = listed.find((e) => e.state === 'scheduled')!;
+      assert.equal(scheduled.lastResponse, '451 later');
+      assert.equal(scheduled.attempts, 1);
+      assert.equal((await backend.queue.list({ limit: 10 })).length, 4);
+
+      assert.equal(await backend.queue.retryNow('down.io'), 1);
+      assert.ok((await backend.queue.list({ destination: 'down.io', limit: 10 })).every((e) => e.state !== 'scheduled'));
+
+      // The leased one finishes its attempt; the two waiting ones are dropped with the reason.
+      assert.equal(await backend.queue.purge('down.io', 'purged by an operator'), 2);
+      const left = await backend.queue.list({ limit: 10 });
+      assert.deepEqual(left.map((e) => e.recipient).sort(), [claims[1]!.message.recipient, 'b1@up.io'].sort());
+      const purged = await backend.activity.getMessage(accountId, scheduled.messageId);
+      assert.equal(purged?.status, 'not_delivered');
+      const last = purged?.events.at(-1);
+      assert.equal(last?.type === 'dropped' ? last.reason : last?.type, 'purged by an operator');
+    });
+
+    test('the ready listener is told which destinations got new work', async () => {
+      const heard: (readonly string[] | null)[] = [];
+      const off = backend.queue.onReady((d) => heard.push(d));
+      await backend.queue.enqueue(accepted(accountId, ['a@one.io', 'b@two.io', 'c@one.io']));
+      off();
+      assert.deepEqual(heard.map((d) => [...(d ?? [])].sort()), [['one.io', 'two.io']]);
+    });
+
     test('appending an event twice stores it once', async () => {
       const a = accepted(accountId, ['a@x.io']);
       await backend.queue.enqueue(a);

@@ -179,4 +179,19 @@ export const SQLITE_MIGRATIONS: readonly { id: number; name: string; sql: string
       );
     `,
   },
+  {
+    id: 5,
+    name: 'queue scheduled per destination',
+    sql: `
+      -- The destination (recipient domain) a message is scheduled and shaped under, and the last
+      -- deferral's response for operators. Existing rows take their recipient's domain; the code
+      -- also turns international names into punycode, which a migration written in SQL cannot.
+      ALTER TABLE queue ADD COLUMN destination TEXT NOT NULL DEFAULT '';
+      ALTER TABLE queue ADD COLUMN last_response TEXT;
+      UPDATE queue SET destination = (
+        SELECT lower(rtrim(substr(m.recipient, instr(m.recipient, '@') + 1), '.')) FROM messages m WHERE m.id = queue.message_id
+      );
+      CREATE INDEX queue_destination_ready ON queue(destination, ready_at);
+    `,
+  },
 ];

@@ -1,12 +1,18 @@
 import { EventEmitter } from 'node:events';
 import type Database from 'better-sqlite3';
-import type { ClaimedMessage, MessageQueue, QueueDepth } from '../../queue/queue.js';
+import type { ClaimedMessage, DestinationClaim, DestinationDepth, MessageQueue, QueueDepth, QueueEntry, QueueListOptions, WaitingDestination } from '../../queue/queue.js';
+import { destinationOf } from '../../queue/destination.js';
 import type { AcceptedRequest, MailRequest, NewMessage } from '../../message/mail-request.js';
-import { activityStatus, newEventId, type DeferredEvent, type FinalEvent, type HeraldEvent } from '../../events/event.js';
+import { activityStatus, newEventId, type DeferredEvent, type DroppedEvent, type FinalEvent, type HeraldEvent } from '../../events/event.js';
 import type { SqliteConnections } from './sqlite-connections.js';
 import { eventToRow } from './event-rows.js';
 import { UPSERT_SUPPRESSION } from './sqlite-suppressions.js';
 import { autoSuppression } from '../../suppressions/auto-suppress.js';
+
+interface ClaimableRow {
+  message_id: string;
+  attempts: number;
+}
 
 interface MessageRow {
   id: string;
@@ -50,7 +56,7 @@ export class SqliteQueue implements MessageQueue {
         VALUES (@id, @account_id, @request_id, @personalization_index, @recipient, @recipient_kind, @from_email,
         @subject, @categories, @custom_args, @api_key_id, @template_id, 'processed', 'processed', @created_at,
         @ready_at, @expires_at, @created_at)`),
-      insertQueue: durable.prepare('INSERT INTO queue (message_id, account_id, ready_at, created_at) VALUES (?, ?, ?, ?)'),
+      insertQueue: durable.prepare('INSERT INTO queue (message_id, account_id, destination, ready_at, created_at) VALUES (?, ?, ?, ?, ?)'),
       insertEvent: db.prepare(`INSERT OR IGNORE INTO events (id, account_id, message_id, type, timestamp, data)
         VALUES (@id, @account_id, @message_id, @type, @timestamp, @data)`),
       // Same connection and transaction as the event: the bounce and the suppression it causes
@@ -58,12 +64,35 @@ export class SqliteQueue implements MessageQueue {
       suppress: db.prepare(UPSERT_SUPPRESSION),
       setStatus: db.prepare('UPDATE messages SET status = ?, last_event = ?, last_event_time = ? WHERE id = ?'),
       claimable: db.prepare('SELECT message_id, attempts FROM queue WHERE ready_at <= ? ORDER BY ready_at, created_at LIMIT ?'),
+      claimableIn: db.prepare('SELECT message_id, attempts FROM queue WHERE destination = ? AND ready_at <= ? ORDER BY ready_at LIMIT ?'),
+      // A loose index scan: one index seek per destination, however many messages each holds.
+      waiting: db.prepare(`WITH RECURSIVE d(dest) AS (
+          SELECT (SELECT destination FROM queue ORDER BY destination LIMIT 1)
+          UNION ALL
+          SELECT (SELECT destination FROM queue WHERE destination > d.dest ORDER BY destination LIMIT 1) FROM d WHERE d.dest IS NOT NULL
+        )
+        SELECT dest AS destination, (SELECT MIN(ready_at) FROM queue WHERE destination = d.dest) AS ready_at FROM d WHERE dest IS NOT NULL`),
+      destinationDepths: db.prepare(`SELECT destination,
+          SUM(CASE WHEN lease_owner IS NULL AND ready_at <= @now THEN 1 ELSE 0 END) AS ready,
+          SUM(CASE WHEN lease_owner IS NULL AND ready_at > @now THEN 1 ELSE 0 END) AS scheduled,
+          SUM(CASE WHEN lease_owner IS NOT NULL THEN 1 ELSE 0 END) AS leased,
+          MIN(created_at) AS oldest
+        FROM queue GROUP BY destination ORDER BY COUNT(*) DESC, destination`),
+      list: db.prepare(`SELECT q.message_id, q.account_id, m.recipient, q.destination, q.lease_owner, q.attempts, q.ready_at,
+          q.created_at, q.last_response
+        FROM queue q JOIN messages m ON m.id = q.message_id
+        WHERE @destination IS NULL OR q.destination = @destination
+        ORDER BY q.created_at, q.message_id LIMIT @limit`),
+      retryNow: db.prepare('UPDATE queue SET ready_at = ? WHERE destination = ? AND lease_owner IS NULL AND ready_at > ?'),
+      purgeable: db.prepare(`SELECT q.message_id, q.account_id, m.recipient FROM queue q JOIN messages m ON m.id = q.message_id
+        WHERE q.destination = ? AND q.lease_owner IS NULL LIMIT ?`),
+      purgeOne: db.prepare('DELETE FROM queue WHERE message_id = ? AND lease_owner IS NULL'),
       lease: db.prepare('UPDATE queue SET lease_owner = ?, ready_at = ? WHERE message_id = ?'),
       messageById: db.prepare('SELECT * FROM messages WHERE id = ?'),
       requestById: db.prepare('SELECT payload FROM requests WHERE id = ?'),
       extend: db.prepare('UPDATE queue SET ready_at = ? WHERE message_id = ? AND lease_owner = ?'),
       remove: db.prepare('DELETE FROM queue WHERE message_id = ? AND lease_owner = ?'),
-      defer: db.prepare(`UPDATE queue SET ready_at = ?, lease_owner = NULL, attempts = attempts + 1
+      defer: db.prepare(`UPDATE queue SET ready_at = ?, lease_owner = NULL, attempts = attempts + 1, last_response = ?
         WHERE message_id = ? AND lease_owner = ?`),
       releaseOwner: db.prepare('UPDATE queue SET ready_at = ?, lease_owner = NULL WHERE lease_owner = ?'),
       releaseAll: db.prepare('UPDATE queue SET ready_at = ?, lease_owner = NULL WHERE lease_owner IS NOT NULL'),
@@ -78,11 +107,12 @@ export class SqliteQueue implements MessageQueue {
   }
 
   async enqueue(accepted: AcceptedRequest): Promise<void> {
+    const destinations = accepted.messages.map((m) => destinationOf(m.recipient));
     await this.connections.durable.committer.submit(() => {
       this.stmt.insertRequest.run(accepted.requestId, accepted.accountId, JSON.stringify(accepted.request), accepted.acceptedAt);
-      for (const m of accepted.messages) {
+      accepted.messages.forEach((m, i) => {
         this.stmt.insertMessage.run(messageToRow(m));
-        this.stmt.insertQueue.run(m.id, m.accountId, m.readyAt, m.createdAt);
+        this.stmt.insertQueue.run(m.id, m.accountId, destinations[i], m.readyAt, m.createdAt);
         const processed: HeraldEvent = {
           type: 'processed',
           id: newEventId(),
@@ -92,35 +122,54 @@ export class SqliteQueue implements MessageQueue {
           timestamp: accepted.acceptedAt,
         };
         this.stmt.acceptEvent.run(eventToRow(processed));
-      }
+      });
     });
-    this.ready.emit('ready');
+    this.ready.emit('ready', [...new Set(destinations)]);
   }
 
   async claim(owner: string, limit: number, leaseMs: number): Promise<ClaimedMessage[]> {
     const now = Date.now();
-    const leaseUntil = now + leaseMs;
-    const claimed = this.db.transaction(() => {
-      // Inside an IMMEDIATE transaction no other writer can claim between the select and the lease.
-      const rows = this.stmt.claimable.all(now, limit) as { message_id: string; attempts: number }[];
-      for (const row of rows) this.stmt.lease.run(owner, leaseUntil, row.message_id);
-      const requests = new Map<string, MailRequest>();
-      const out: ClaimedMessage[] = [];
-      for (const row of rows) {
-        const m = this.stmt.messageById.get(row.message_id) as MessageRow | undefined;
-        if (!m) continue;
-        let request = requests.get(m.request_id);
-        if (!request) {
-          const r = this.stmt.requestById.get(m.request_id) as { payload: string } | undefined;
-          if (!r) continue;
-          request = JSON.parse(r.payload) as MailRequest;
-          requests.set(m.request_id, request);
+    // Inside an IMMEDIATE transaction no other writer can claim between the select and the lease.
+    return this.db
+      .transaction(() => this.lease(this.stmt.claimable.all(now, limit) as ClaimableRow[], owner, now + leaseMs))
+      .immediate();
+  }
+
+  async claimFrom(owner: string, wants: readonly DestinationClaim[], leaseMs: number): Promise<ClaimedMessage[]> {
+    const now = Date.now();
+    return this.db
+      .transaction(() => {
+        const rows: ClaimableRow[] = [];
+        for (const want of wants) {
+          if (want.limit > 0) rows.push(...(this.stmt.claimableIn.all(want.destination, now, want.limit) as ClaimableRow[]));
         }
-        out.push({ message: rowToMessage(m), request, attempts: row.attempts, leaseUntil });
+        return this.lease(rows, owner, now + leaseMs);
+      })
+      .immediate();
+  }
+
+  /** Leases the selected rows and loads their messages and requests; runs inside the claim's transaction. */
+  private lease(rows: ClaimableRow[], owner: string, leaseUntil: number): ClaimedMessage[] {
+    for (const row of rows) this.stmt.lease.run(owner, leaseUntil, row.message_id);
+    const requests = new Map<string, MailRequest>();
+    const out: ClaimedMessage[] = [];
+    for (const row of rows) {
+      const m = this.stmt.messageById.get(row.message_id) as MessageRow | undefined;
+      if (!m) continue;
+      let request = requests.get(m.request_id);
+      if (!request) {
+        const r = this.stmt.requestById.get(m.request_id) as { payload: string } | undefined;
+        if (!r) continue;
+        request = JSON.parse(r.payload) as MailRequest;
+        requests.set(m.request_id, request);
       }
-      return out;
-    }).immediate();
-    return claimed;
+      out.push({ message: rowToMessage(m), request, attempts: row.attempts, leaseUntil });
+    }
+    return out;
+  }
+
+  async waitingDestinations(): Promise<WaitingDestination[]> {
+    return (this.stmt.waiting.all() as { destination: string; ready_at: number }[]).map((r) => ({ destination: r.destination, readyAt: r.ready_at }));
   }
 
   async extendLease(owner: string, messageIds: string[], leaseMs: number): Promise<string[]> {
@@ -139,7 +188,7 @@ export class SqliteQueue implements MessageQueue {
 
   async defer(owner: string, event: DeferredEvent): Promise<boolean> {
     const held = await this.connections.relaxed.committer.submit(() => {
-      const held = this.stmt.defer.run(event.nextAttemptAt, event.messageId, owner).changes > 0;
+      const held = this.stmt.defer.run(event.nextAttemptAt, event.response, event.messageId, owner).changes > 0;
       this.record(event);
       return held;
     });
@@ -149,7 +198,7 @@ export class SqliteQueue implements MessageQueue {
   async release(owner: string | null): Promise<number> {
     const now = Date.now();
     const result = owner === null ? this.stmt.releaseAll.run(now) : this.stmt.releaseOwner.run(now, owner);
-    if (result.changes > 0) this.ready.emit('ready');
+    if (result.changes > 0) this.ready.emit('ready', null);
     return result.changes;
   }
 
@@ -162,7 +211,65 @@ export class SqliteQueue implements MessageQueue {
     return { ready: row.ready ?? 0, scheduled: row.scheduled ?? 0, leased: row.leased ?? 0, oldestCreatedAt: row.oldest };
   }
 
-  onReady(listener: () => void): () => void {
+  async destinationDepths(): Promise<DestinationDepth[]> {
+    const rows = this.stmt.destinationDepths.all({ now: Date.now() }) as { destination: string; ready: number; scheduled: number; leased: number; oldest: number }[];
+    return rows.map((r) => ({ destination: r.destination, ready: r.ready, scheduled: r.scheduled, leased: r.leased, oldestCreatedAt: r.oldest }));
+  }
+
+  async list(options: QueueListOptions): Promise<QueueEntry[]> {
+    const now = Date.now();
+    const rows = this.stmt.list.all({ destination: options.destination ?? null, limit: options.limit }) as {
+      message_id: string;
+      account_id: string;
+      recipient: string;
+      destination: string;
+      lease_owner: string | null;
+      attempts: number;
+      ready_at: number;
+      created_at: number;
+      last_response: string | null;
+    }[];
+    return rows.map((r) => ({
+      messageId: r.message_id,
+      accountId: r.account_id,
+      recipient: r.recipient,
+      destination: r.destination,
+      state: r.lease_owner !== null ? 'leased' : r.ready_at <= now ? 'ready' : 'scheduled',
+      attempts: r.attempts,
+      readyAt: r.ready_at,
+      createdAt: r.created_at,
+      lastResponse: r.last_response,
+    }));
+  }
+
+  async retryNow(destination: string): Promise<number> {
+    const now = Date.now();
+    const changed = await this.connections.relaxed.committer.submit(() => this.stmt.retryNow.run(now, destination, now).changes);
+    if (changed > 0) this.ready.emit('ready', [destination]);
+    return changed;
+  }
+
+  async purge(destination: string, reason: string): Promise<number> {
+    const CHUNK = 500; // rows per transaction, so a huge purge never holds the write lock for long
+    let total = 0;
+    for (;;) {
+      const removed = await this.connections.relaxed.committer.submit(() => {
+        const rows = this.stmt.purgeable.all(destination, CHUNK) as { message_id: string; account_id: string; recipient: string }[];
+        let n = 0;
+        for (const row of rows) {
+          if (this.stmt.purgeOne.run(row.message_id).changes === 0) continue;
+          const event: DroppedEvent = { type: 'dropped', id: newEventId(), accountId: row.account_id, messageId: row.message_id, email: row.recipient, timestamp: Date.now(), reason };
+          this.record(event);
+          n++;
+        }
+        return rows.length === 0 ? -1 : n;
+      });
+      if (removed < 0) return total;
+      total += removed;
+    }
+  }
+
+  onReady(listener: (destinations: readonly string[] | null) => void): () => void {
     this.ready.on('ready', listener);
     return () => this.ready.off('ready', listener);
   }
