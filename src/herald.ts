@@ -8,6 +8,9 @@ import { buildHttpApi } from './http-api/server.js';
 import { DeliveryWorker } from './delivery/delivery-worker.js';
 import { SmtpTransport } from './delivery/smtp/smtp-transport.js';
 import { CaptureTransport } from './delivery/capture-transport.js';
+import { MxTransport } from './delivery/mx/mx-transport.js';
+import { DestinationShaper } from './delivery/destination-shaper.js';
+import { HeraldError } from './errors.js';
 import type { Transport } from './delivery/transport.js';
 import { createApiKey } from './accounts/api-keys.js';
 import { SCOPES } from './accounts/scopes.js';
@@ -36,6 +39,9 @@ export interface RunningHerald {
 export async function startHerald(options: StartHeraldOptions = {}): Promise<RunningHerald> {
   const config = options.config ?? loadConfig(options);
   const log = createLogger(config.logLevel, options.logDestination);
+  if (chooseTransport(config) === 'relay' && !config.smtpRelay) {
+    throw new HeraldError('HERALD_ERR_CONFIG', { message: 'deliveryTransport is relay but smtpRelay is not set' });
+  }
   const backend = await openBackend(config, { exclusive: true });
   let firstApiKey: string | null = null;
   try {
@@ -48,8 +54,10 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
     await backend.close();
     throw error;
   }
-  const transport: Transport = config.smtpRelay ? new SmtpTransport(config) : new CaptureTransport(backend.inbox);
-  const worker = new DeliveryWorker(backend.queue, backend.suppressions, backend.domains, transport, config, log.child({ component: 'delivery', transport: transport.name }));
+  const shaper = new DestinationShaper(config);
+  const transport = makeTransport(config, backend, shaper);
+  const worker = new DeliveryWorker(backend.queue, backend.suppressions, backend.domains, transport, config, log.child({ component: 'delivery', transport: transport.name }), shaper);
+  log.info({ transport: transport.name }, transportDescription(transport.name));
   const http = buildHttpApi(backend, config, log);
   try {
     await http.app.listen({ host: config.host, port: config.port });
@@ -81,4 +89,28 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
       return stopping;
     },
   };
+}
+
+/** The transport `deliveryTransport` names; `auto` is relay when one is set, MX in production, else capture. */
+export function chooseTransport(config: Pick<HeraldConfig, 'deliveryTransport' | 'smtpRelay'>, env: NodeJS.ProcessEnv = process.env): 'capture' | 'mx' | 'relay' {
+  if (config.deliveryTransport !== 'auto') return config.deliveryTransport;
+  if (config.smtpRelay) return 'relay';
+  return env.NODE_ENV === 'production' ? 'mx' : 'capture';
+}
+
+function makeTransport(config: HeraldConfig, backend: Backend, shaper: DestinationShaper): Transport {
+  switch (chooseTransport(config)) {
+    case 'relay':
+      return new SmtpTransport(config);
+    case 'mx':
+      return new MxTransport(config, shaper);
+    case 'capture':
+      return new CaptureTransport(backend.inbox);
+  }
+}
+
+function transportDescription(name: string): string {
+  if (name === 'mx') return 'delivering straight to each domain\'s MX hosts';
+  if (name === 'relay') return 'delivering through the SMTP relay';
+  return 'capturing mail into the local inbox (GET /v1/inbox); set smtpRelay, or deliveryTransport=mx, to send for real';
 }

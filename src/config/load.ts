@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseKey } from '../domains/key-sealing.js';
+import { parseOverrides } from '../delivery/mx/mx-override.js';
 import { HeraldError } from '../errors.js';
 import { SETTINGS, defaultConfig, envName, flagName, type HeraldConfig, type Setting } from './settings.js';
 
@@ -93,13 +94,50 @@ function checkValue(setting: Setting, value: unknown, where: string): unknown {
       if (setting.key === 'dkimKeyEncryptionKey') checkSealingKey(value, where);
       if (setting.key === 'sendingIps' && value.split(',').some((ip) => isIP(ip.trim()) === 0)) fail(setting, value, where, 'IP addresses separated by commas');
       if (setting.key === 'spfInclude' && !/^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(value)) fail(setting, value, where, 'one domain name');
-      if (setting.key === 'dnsCheckServers' && !/^[\w.:,\[\] -]+$/.test(value)) fail(setting, value, where, 'servers (host or host:port) separated by commas');
+      if ((setting.key === 'dnsCheckServers' || setting.key === 'dnsServers') && !/^[\w.:,\[\] -]+$/.test(value)) fail(setting, value, where, 'servers (host or host:port) separated by commas');
       if (setting.key === 'dmarcRua' && !/^[^\s@;,!]+@[^\s@;,!]+$/.test(value)) fail(setting, value, where, 'an email address');
       return value;
     case 'string':
       if (typeof value !== 'string' || value === '') fail(setting, value, where, 'a non-empty string');
       return value;
+    case 'json':
+      return checkJson(setting, value, where);
   }
+}
+
+/** The map-valued settings: given as a JSON object in the file, as JSON text in the environment. */
+function checkJson(setting: Setting, value: unknown, where: string): unknown {
+  if (typeof value === 'string') {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      fail(setting, value, where, 'a JSON object');
+    }
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(setting, value, where, 'a JSON object');
+  const entries = Object.entries(value);
+  if (setting.key === 'mxOverrides') {
+    try {
+      parseOverrides(value as Record<string, string[]>, 25);
+    } catch (error) {
+      throw new HeraldError('HERALD_ERR_CONFIG', { message: `${(error as Error).message} (from ${where})` });
+    }
+  }
+  if (setting.key === 'destinationOverrides') {
+    const limits: Record<string, [number, number]> = { maxConnections: [1, 1000], maxMessagesPerConnection: [1, 100_000], messagesPerSecond: [0, 100_000] };
+    for (const [domain, override] of entries) {
+      if (!/^[a-z0-9.-]+$/i.test(domain)) fail(setting, domain, where, 'keyed by domain names');
+      if (typeof override !== 'object' || override === null || Array.isArray(override)) fail(setting, override, where, `an object of limits for ${domain}`);
+      for (const [name, n] of Object.entries(override)) {
+        const range = limits[name];
+        if (!range) fail(setting, name, where, `limits named ${Object.keys(limits).join(', ')} (${domain})`);
+        if (typeof n !== 'number' || !Number.isInteger(n) || n < range[0] || n > range[1]) fail(setting, n, where, `a whole number between ${range[0]} and ${range[1]} for ${domain}.${name}`);
+      }
+    }
+    // Domains are matched lowercased.
+    return Object.fromEntries(entries.map(([domain, override]) => [domain.toLowerCase().replace(/\.$/, ''), override]));
+  }
+  return value;
 }
 
 function checkRelayUrl(value: string, where: string): void {

@@ -12,7 +12,9 @@ export interface HeraldConfig {
   port: number;
   /** Folder for the SQLite database and the lock file. */
   dataDir: string;
-  /** Smarthost URL (smtp:// or smtps://, user:pass optional); null delivers into the local capture inbox. */
+  /** How messages leave: auto, capture (local inbox), mx (direct to each domain's MX) or relay (smarthost). */
+  deliveryTransport: 'auto' | 'capture' | 'mx' | 'relay';
+  /** Smarthost URL (smtp:// or smtps://, user:pass optional). */
   smtpRelay: string | null;
   /** Verify the relay's TLS certificate (STARTTLS or smtps). */
   smtpRelayTlsVerify: boolean;
@@ -24,6 +26,42 @@ export interface HeraldConfig {
   smtpGreetingTimeoutMs: number;
   /** Idle time on an SMTP socket before giving up, ms (RFC 5321 §4.5.3.2 asks for minutes). */
   smtpSocketTimeoutMs: number;
+  /** Port MX hosts are reached on (25; tests and relaying setups use others). */
+  smtpPort: number;
+  /** Connect to MX hosts over IPv6 too. */
+  smtpIpv6: boolean;
+  /** Try an MX host's IPv6 addresses before its IPv4 ones. */
+  smtpPreferIpv6: boolean;
+  /** DNS servers for MX lookups (`host` or `host:port`, comma-separated); null uses the system's. */
+  dnsServers: string | null;
+  /** Time one DNS server has to answer one query, ms. */
+  dnsTimeoutMs: number;
+  /** Further rounds over every DNS server after a query fails. */
+  dnsRetries: number;
+  /** Shortest time an MX answer is cached, s. */
+  dnsMinTtlS: number;
+  /** Longest time an MX answer is cached, s. */
+  dnsMaxTtlS: number;
+  /** How long a non-existent domain is cached when DNS gives no SOA TTL, s. */
+  dnsNegativeTtlS: number;
+  /** Most domains kept in the MX cache. */
+  dnsCacheSize: number;
+  /** Most MX hosts tried for one domain. */
+  mxMaxHosts: number;
+  /** Domains sent to fixed hosts instead of their MX: `{"example.com": ["127.0.0.2:2525"]}`. */
+  mxOverrides: Record<string, string[]>;
+  /** Most SMTP connections to one destination's MX host (direct MX delivery). */
+  destinationMaxConnections: number;
+  /** Messages sent over one connection before it is closed and a fresh one opened. */
+  destinationMaxMessagesPerConnection: number;
+  /** Most messages per second to one destination; 0 is unlimited. */
+  destinationMessagesPerSecond: number;
+  /** Consecutive connection failures that pause a destination; 0 never pauses. */
+  destinationBreakerFailures: number;
+  /** How long a paused destination waits before one probe attempt, ms. */
+  destinationBreakerPauseMs: number;
+  /** Per-destination limits that replace the defaults above. */
+  destinationOverrides: Record<string, DestinationOverride>;
   /** Name announced in EHLO and used on the right of generated Message-IDs. */
   hostname: string;
   /** Most messages being delivered at once by this process. */
@@ -56,7 +94,14 @@ export interface HeraldConfig {
   dmarcRua: string | null;
 }
 
-type Kind = 'string' | 'nullable-string' | 'integer' | 'boolean' | 'enum';
+/** Limits for one destination; what is left out keeps the default. */
+export interface DestinationOverride {
+  maxConnections?: number;
+  maxMessagesPerConnection?: number;
+  messagesPerSecond?: number;
+}
+
+type Kind = 'string' | 'nullable-string' | 'integer' | 'boolean' | 'enum' | 'json';
 
 export interface Setting<K extends keyof HeraldConfig = keyof HeraldConfig> {
   key: K;
@@ -69,6 +114,21 @@ export interface Setting<K extends keyof HeraldConfig = keyof HeraldConfig> {
 }
 
 const MINUTE = 60 * 1000;
+
+/**
+ * Starting points for the big mailbox providers, which throttle senders that open many connections
+ * or push many messages down one: a new sending IP should stay well under these until it has a
+ * reputation. Setting `destinationOverrides` replaces this whole map.
+ */
+export const PROVIDER_LIMITS: Record<string, DestinationOverride> = {
+  'gmail.com': { maxConnections: 20, maxMessagesPerConnection: 100 },
+  'googlemail.com': { maxConnections: 20, maxMessagesPerConnection: 100 },
+  'outlook.com': { maxConnections: 10, maxMessagesPerConnection: 20 },
+  'hotmail.com': { maxConnections: 10, maxMessagesPerConnection: 20 },
+  'live.com': { maxConnections: 10, maxMessagesPerConnection: 20 },
+  'yahoo.com': { maxConnections: 10, maxMessagesPerConnection: 20 },
+  'aol.com': { maxConnections: 10, maxMessagesPerConnection: 20 },
+};
 const HOUR = 60 * MINUTE;
 
 export const SETTINGS: readonly Setting[] = [
@@ -76,16 +136,51 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'port', kind: 'integer', default: 3025, min: 0, max: 65535, doc: 'Port of the HTTP API.' },
   { key: 'dataDir', kind: 'string', default: './data', doc: 'Folder for the SQLite database and the lock file.' },
   {
+    key: 'deliveryTransport',
+    kind: 'enum',
+    default: 'auto',
+    values: ['auto', 'capture', 'mx', 'relay'],
+    doc: 'How messages leave. `capture`: into the local inbox (`/v1/inbox`), for development. `mx`: straight to each recipient domain\'s MX hosts. `relay`: through `smtpRelay`. `auto`: `relay` when `smtpRelay` is set, else `mx` when `NODE_ENV=production`, else `capture`.',
+  },
+  {
     key: 'smtpRelay',
     kind: 'nullable-string',
     default: null,
-    doc: 'Smarthost URL, `smtp://user:pass@host:587` (STARTTLS when offered) or `smtps://...` (TLS from the start). Unset: messages go to the local capture inbox.',
+    doc: 'Smarthost URL, `smtp://user:pass@host:587` (STARTTLS when offered) or `smtps://...` (TLS from the start).',
   },
   { key: 'smtpRelayTlsVerify', kind: 'boolean', default: true, doc: "Verify the relay's TLS certificate." },
   { key: 'smtpPoolSize', kind: 'integer', default: 8, min: 1, max: 1000, doc: 'Most SMTP connections open to the relay at once.' },
   { key: 'smtpConnectTimeoutMs', kind: 'integer', default: 30 * 1000, min: 100, max: 10 * MINUTE, doc: 'Time to open a TCP connection to an SMTP server, ms.' },
   { key: 'smtpGreetingTimeoutMs', kind: 'integer', default: 5 * MINUTE, min: 100, max: 30 * MINUTE, doc: 'Time to wait for the SMTP greeting, ms (RFC 5321 §4.5.3.2.1: 5 minutes).' },
   { key: 'smtpSocketTimeoutMs', kind: 'integer', default: 10 * MINUTE, min: 100, max: 60 * MINUTE, doc: 'Idle time on an SMTP socket before giving up, ms (RFC 5321 §4.5.3.2.6: 10 minutes after DATA).' },
+  { key: 'smtpPort', kind: 'integer', default: 25, min: 1, max: 65535, doc: 'Port MX hosts are reached on. 25 on the Internet; `mxOverrides` entries may name their own.' },
+  { key: 'smtpIpv6', kind: 'boolean', default: true, doc: 'Look up AAAA records and connect to MX hosts over IPv6 too.' },
+  { key: 'smtpPreferIpv6', kind: 'boolean', default: false, doc: "Try an MX host's IPv6 addresses before its IPv4 ones." },
+  { key: 'dnsServers', kind: 'nullable-string', default: null, doc: 'DNS servers for MX lookups, `host` or `host:port`, comma-separated. Unset: the system resolvers.' },
+  { key: 'dnsTimeoutMs', kind: 'integer', default: 5000, min: 100, max: MINUTE, doc: 'Time one DNS server has to answer one query, ms.' },
+  { key: 'dnsRetries', kind: 'integer', default: 1, min: 0, max: 5, doc: 'Further rounds over every DNS server after a query fails.' },
+  { key: 'dnsMinTtlS', kind: 'integer', default: 5, min: 0, max: 3600, doc: 'Shortest time an MX answer is cached whatever its TTL, s; also how long a failed lookup is remembered.' },
+  { key: 'dnsMaxTtlS', kind: 'integer', default: 3600, min: 1, max: 7 * 24 * 3600, doc: 'Longest time an MX answer is cached whatever its TTL, s.' },
+  { key: 'dnsNegativeTtlS', kind: 'integer', default: 300, min: 0, max: 24 * 3600, doc: 'How long a non-existent domain is remembered when DNS gives no SOA TTL, s.' },
+  { key: 'dnsCacheSize', kind: 'integer', default: 10_000, min: 10, max: 1_000_000, doc: 'Most domains kept in the MX cache; the oldest entry goes first.' },
+  { key: 'mxMaxHosts', kind: 'integer', default: 10, min: 1, max: 50, doc: 'Most MX hosts tried for one domain, by preference.' },
+  {
+    key: 'mxOverrides',
+    kind: 'json',
+    default: {},
+    doc: 'Domains sent to fixed hosts instead of their MX, tried in order: `{"example.com": ["10.0.0.5", "mx.internal:2525", "[::1]:2526"]}`. In the environment, the same JSON.',
+  },
+  { key: 'destinationMaxConnections', kind: 'integer', default: 10, min: 1, max: 1000, doc: "Most SMTP connections to one destination's MX host. At most four times this many of its messages are in progress at once." },
+  { key: 'destinationMaxMessagesPerConnection', kind: 'integer', default: 100, min: 1, max: 100_000, doc: 'Messages sent over one connection before it says QUIT and a fresh one takes over.' },
+  { key: 'destinationMessagesPerSecond', kind: 'integer', default: 0, min: 0, max: 100_000, doc: 'Most messages per second to one destination; 0 is unlimited.' },
+  { key: 'destinationBreakerFailures', kind: 'integer', default: 5, min: 0, max: 1000, doc: 'Consecutive connection failures (refused, timed out, greeting or EHLO refused) that pause a destination; its messages wait in the queue, unattempted. 0 never pauses.' },
+  { key: 'destinationBreakerPauseMs', kind: 'integer', default: MINUTE, min: 100, max: HOUR, doc: 'How long a paused destination waits before one probe attempt, ms; each failed probe doubles it, up to 16 times.' },
+  {
+    key: 'destinationOverrides',
+    kind: 'json',
+    default: PROVIDER_LIMITS,
+    doc: 'Per-destination limits that replace the defaults: `{"example.com": {"maxConnections": 2, "maxMessagesPerConnection": 50, "messagesPerSecond": 10}}`. The default holds starting points for Gmail, Outlook, Yahoo and AOL; setting it replaces them all.',
+  },
   { key: 'hostname', kind: 'string', default: hostname(), doc: 'Name announced in EHLO and used in generated Message-IDs. Default: the machine name.' },
   { key: 'deliveryConcurrency', kind: 'integer', default: 64, min: 1, max: 10000, doc: 'Most messages being delivered at once by this process.' },
   { key: 'deliveryLeaseMs', kind: 'integer', default: 2 * MINUTE, min: 1000, max: HOUR, doc: 'How long a claimed message stays leased to its worker before another may claim it, ms. Workers renew leases of slow deliveries.' },

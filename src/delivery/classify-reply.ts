@@ -32,3 +32,12 @@ export function classifyFailure(error: unknown): AttemptOutcome {
   const bounceType = subject === '1' || subject === '2' ? 'bounce' : 'blocked';
   return { kind: 'bounced', bounceType, status, response: error.response };
 }
+
+/**
+ * True when the attempt failed while setting up the session (connect, greeting, EHLO, STARTTLS,
+ * AUTH): the server never saw the transaction. Another MX host may be tried, and enough of these in
+ * a row trip the destination's circuit breaker.
+ */
+export function isSessionFailure(error: unknown): boolean {
+  return error instanceof DeliveryError && error.command !== null && SESSION_COMMANDS.test(error.command);
+}

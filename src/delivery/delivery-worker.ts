@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { HeraldConfig } from '../config/settings.js';
-import type { ClaimedMessage, MessageQueue } from '../queue/queue.js';
+import type { ClaimedMessage, DestinationClaim, MessageQueue } from '../queue/queue.js';
+import { destinationOf } from '../queue/destination.js';
+import { DestinationShaper, type AttemptHealth } from './destination-shaper.js';
+import { DeliveryError } from './delivery-error.js';
 import { retryDelay } from '../queue/retry-policy.js';
 import { newEventId, type BounceEvent, type DeferredEvent, type DeliveredEvent, type DroppedEvent } from '../events/event.js';
 import type { SuppressionStore } from '../suppressions/suppression-store.js';
@@ -10,7 +13,7 @@ import { composeMessage } from '../message/compose.js';
 import type { DomainStore } from '../domains/domain-store.js';
 import { signMessage } from '../domains/dkim-sign.js';
 import { signingKeysFor } from '../domains/signing-keys.js';
-import { classifyFailure } from './classify-reply.js';
+import { classifyFailure, isSessionFailure } from './classify-reply.js';
 import type { Transport } from './transport.js';
 
 /**
@@ -21,11 +24,17 @@ import type { Transport } from './transport.js';
 export class DeliveryWorker {
   readonly owner = `worker-${process.pid}-${randomBytes(4).toString('hex')}`;
   private readonly inFlight = new Map<string, Promise<void>>();
+  /** Destinations with queued messages and when each may next have one ready (epoch ms). */
+  private readonly waiting = new Map<string, number>();
+  /** Where the next scheduling round starts in `waiting`, so no destination always goes first. */
+  private rotation = 0;
+  private lastScan = Number.NEGATIVE_INFINITY;
   private running = false;
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
   private unsubscribe: (() => void) | null = null;
   private renewTimer: NodeJS.Timeout | null = null;
+  readonly shaper: DestinationShaper;
 
   constructor(
     private readonly queue: MessageQueue,
@@ -34,12 +43,19 @@ export class DeliveryWorker {
     private readonly transport: Transport,
     private readonly config: HeraldConfig,
     private readonly log: Logger,
-  ) {}
+    shaper?: DestinationShaper,
+  ) {
+    this.shaper = shaper ?? new DestinationShaper(config);
+  }
 
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.unsubscribe = this.queue.onReady(() => this.wake?.());
+    this.unsubscribe = this.queue.onReady((destinations) => {
+      if (destinations === null) this.lastScan = Number.NEGATIVE_INFINITY;
+      else for (const d of destinations) this.waiting.set(d, Math.min(this.waiting.get(d) ?? Number.POSITIVE_INFINITY, Date.now()));
+      this.wake?.();
+    });
     this.renewTimer = setInterval(() => void this.renewLeases(), Math.max(500, this.config.deliveryLeaseMs / 3));
     this.renewTimer.unref();
     this.loop = this.run();
@@ -67,37 +83,92 @@ export class DeliveryWorker {
     return this.inFlight.size;
   }
 
+  /**
+   * The scheduler. Each round looks at the destinations with ready messages, asks the shaper how
+   * many of each may start (connections, rate, circuit breaker), and claims them in one step; a
+   * destination that is slow, throttled or paused keeps its messages in the queue without holding
+   * a slot that another destination could use.
+   */
   private async run(): Promise<void> {
+    // Claim in batches: one claim per freed slot would cost a transaction per message.
+    const batch = Math.min(16, Math.ceil(this.config.deliveryConcurrency / 4));
     while (this.running) {
-      const room = this.config.deliveryConcurrency - this.inFlight.size;
-      // Claim in batches: one claim per freed slot would cost a transaction per message.
-      const batch = Math.min(16, Math.ceil(this.config.deliveryConcurrency / 4));
-      let claimed: ClaimedMessage[] = [];
-      if (room >= batch || (room > 0 && this.inFlight.size === 0)) {
-        try {
-          claimed = await this.queue.claim(this.owner, Math.min(room, 256), this.config.deliveryLeaseMs);
-        } catch (error) {
-          this.log.error({ err: error }, 'claim failed; retrying');
+      let wakeAt = Date.now() + this.config.deliveryPollMs;
+      let claimed = 0;
+      try {
+        if (Date.now() - this.lastScan >= this.config.deliveryPollMs) await this.scan();
+        const room = this.config.deliveryConcurrency - this.inFlight.size;
+        if (room >= batch || (room > 0 && this.inFlight.size === 0)) {
+          const round = await this.claimRound(room);
+          claimed = round.claimed;
+          wakeAt = Math.min(wakeAt, round.wakeAt);
         }
+      } catch (error) {
+        this.log.error({ err: error }, 'claim failed; retrying');
       }
-      for (const c of claimed) {
-        const p = this.deliver(c).finally(() => {
+      const room = this.config.deliveryConcurrency - this.inFlight.size;
+      if (claimed === 0 || room < batch) await this.idle(wakeAt);
+    }
+  }
+
+  /** Reads which destinations have queued messages (all processes' work, scheduled and retried). */
+  private async scan(): Promise<void> {
+    const found = await this.queue.waitingDestinations();
+    this.lastScan = Date.now();
+    this.waiting.clear();
+    for (const w of found) this.waiting.set(w.destination, w.readyAt);
+  }
+
+  private async claimRound(room: number): Promise<{ claimed: number; wakeAt: number }> {
+    const now = Date.now();
+    let wakeAt = Number.POSITIVE_INFINITY;
+    const wants: DestinationClaim[] = [];
+    const entries = [...this.waiting];
+    const offset = entries.length === 0 ? 0 : this.rotation++ % entries.length;
+    let left = Math.min(room, 256);
+    for (let i = 0; i < entries.length && left > 0; i++) {
+      const [destination, readyAt] = entries[(offset + i) % entries.length]!;
+      if (readyAt > now) {
+        wakeAt = Math.min(wakeAt, readyAt);
+        continue;
+      }
+      const { room: allowed, retryAt } = this.shaper.room(destination);
+      if (allowed <= 0) {
+        if (retryAt !== null) wakeAt = Math.min(wakeAt, retryAt);
+        continue;
+      }
+      const limit = Math.min(allowed, left);
+      wants.push({ destination, limit });
+      left -= limit;
+    }
+    if (wants.length === 0) return { claimed: 0, wakeAt };
+    const claims = await this.queue.claimFrom(this.owner, wants, this.config.deliveryLeaseMs);
+    const got = new Map<string, ClaimedMessage[]>();
+    for (const c of claims) {
+      const d = destinationOf(c.message.recipient);
+      let list = got.get(d);
+      if (list === undefined) got.set(d, (list = []));
+      list.push(c);
+    }
+    for (const want of wants) {
+      const mine = got.get(want.destination) ?? [];
+      // Fewer than asked: nothing more is ready there now; the next scan says when it will be.
+      if (mine.length < want.limit) this.waiting.set(want.destination, Date.now() + this.config.deliveryPollMs);
+      this.shaper.started(want.destination, mine.length);
+      for (const c of mine) {
+        const p = this.deliver(c, want.destination).finally(() => {
           this.inFlight.delete(c.message.id);
           this.wake?.();
         });
         this.inFlight.set(c.message.id, p);
       }
-      if (claimed.length === 0 || this.config.deliveryConcurrency - this.inFlight.size < batch) await this.idle();
     }
+    return { claimed: claims.length, wakeAt };
   }
 
-  /** Sleeps until new work, a free slot, or the next scheduled message, whichever comes first. */
-  private async idle(): Promise<void> {
-    let wait = this.config.deliveryPollMs;
-    if (this.inFlight.size === 0) {
-      const next = await this.queue.nextReadyAt().catch(() => null);
-      if (next !== null) wait = Math.min(wait, Math.max(0, next - Date.now()));
-    }
+  /** Sleeps until new work, a free slot, or `wakeAt` (the next scheduled message or token), whichever comes first. */
+  private async idle(wakeAt: number): Promise<void> {
+    const wait = Math.min(this.config.deliveryPollMs, Math.max(0, wakeAt - Date.now()));
     if (wait === 0) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, wait);
@@ -110,12 +181,25 @@ export class DeliveryWorker {
     this.wake = null;
   }
 
-  private async deliver(claim: ClaimedMessage): Promise<void> {
+  private async deliver(claim: ClaimedMessage, destination: string): Promise<void> {
+    let health: AttemptHealth = 'not-attempted';
+    try {
+      health = await this.attempt(claim);
+    } finally {
+      const opened = this.shaper.finished(destination, health);
+      if (opened) {
+        this.log.warn({ destination, failures: opened.failures, pausedUntil: new Date(opened.until).toISOString() }, 'destination paused: its servers keep failing to take connections');
+      }
+    }
+  }
+
+  /** One delivery attempt; says whether the destination's server answered. */
+  private async attempt(claim: ClaimedMessage): Promise<AttemptHealth> {
     const { message, request } = claim;
     const attempt = claim.attempts + 1;
     const log = this.log.child({ messageId: message.id, attempt });
     const base = { accountId: message.accountId, messageId: message.id, email: message.recipient };
-    if (await this.dropIfSuppressed(claim, log)) return;
+    if (await this.dropIfSuppressed(claim, log)) return 'not-attempted';
     let raw: Buffer;
     try {
       raw = await composeMessage({
@@ -141,7 +225,7 @@ export class DeliveryWorker {
       };
       await this.queue.complete(this.owner, event).catch((e: unknown) => log.error({ err: e }, 'could not record a compose failure'));
       log.warn({ err: error }, 'bounced: could not compose');
-      return;
+      return 'not-attempted';
     }
     try {
       // DKIM (RFC 6376) with the keys of the account's verified domain for the From address, if
@@ -156,11 +240,13 @@ export class DeliveryWorker {
       const event: DeliveredEvent = { ...base, type: 'delivered', id: newEventId(), timestamp: Date.now(), response: result.response, attempt, mxServer: result.mxServer };
       await this.queue.complete(this.owner, event);
       log.debug({ response: result.response }, 'delivered');
+      return 'answered';
     } catch (error) {
       await this.recordFailure(claim, error, attempt, log).catch((e: unknown) => {
         // The lease runs out and the message is claimed again: nothing is lost.
         log.error({ err: e }, 'could not record the outcome of an attempt');
       });
+      return isSessionFailure(error) ? 'session-failure' : error instanceof DeliveryError && error.replyCode !== null ? 'answered' : 'not-attempted';
     }
   }
 

@@ -38,7 +38,7 @@ export interface FaultMessage {
 
 export interface FaultServer {
   port: number;
-  /** smtp://127.0.0.1:PORT */
+  /** smtp://HOST:PORT */
   url: string;
   /** Live settings: change them to change how the next command is answered. */
   options: FaultServerOptions;
@@ -62,8 +62,9 @@ const CRLF = '\r\n';
 const END_OF_DATA = Buffer.from('\r\n.\r\n');
 const MAX_LINE = 64 * 1024; // bytes; a command line longer than this is answered 500 and dropped
 
-/** Starts a raw TCP SMTP server on 127.0.0.1 whose replies are exactly the configured bytes. */
-export async function startFaultServer(initial: FaultServerOptions = {}): Promise<FaultServer> {
+/** Starts a raw TCP SMTP server (on 127.0.0.1 and an ephemeral port unless `listen` says otherwise) whose replies are exactly the configured bytes. */
+export async function startFaultServer(initial: FaultServerOptions = {}, listen: { host?: string; port?: number } = {}): Promise<FaultServer> {
+  const host = listen.host ?? '127.0.0.1';
   const options: FaultServerOptions = { ...initial };
   const sockets = new Set<Socket>();
   const messages: FaultMessage[] = [];
@@ -80,7 +81,7 @@ export async function startFaultServer(initial: FaultServerOptions = {}): Promis
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(listen.port ?? 0, host, () => {
       server.off('error', reject);
       resolve();
     });
@@ -92,7 +93,7 @@ export async function startFaultServer(initial: FaultServerOptions = {}): Promis
   let closing: Promise<void> | undefined;
   return {
     port,
-    url: `smtp://127.0.0.1:${port}`,
+    url: `smtp://${host}:${port}`,
     options,
     get connections() {
       return connections;

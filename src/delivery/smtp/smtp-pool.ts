@@ -8,6 +8,15 @@ import type { SmtpMessage, SmtpSendResult } from './smtp-transaction.js';
 export interface SmtpDestination {
   host: string;
   port: number;
+  /**
+   * Connections are pooled per key (default `host:port`). Direct MX delivery keys them by
+   * destination and host, so each destination's connection limit holds on its own.
+   */
+  key?: string;
+  /** Limits for this key's connections, over the pool's defaults; read when its first send opens it. */
+  limits?: Partial<DestinationLimits>;
+  /** SNI and certificate name when `host` is an address (the MX host's name). */
+  servername?: string;
 }
 
 export interface SmtpPoolOptions extends Partial<DestinationLimits> {
@@ -58,10 +67,11 @@ export class SmtpPool {
     if (this.closing) {
       return Promise.reject(new DeliveryError('SMTP pool is closed', { replyCode: null, response: 'SMTP pool closed: Herald is shutting down', mxServer: destination.host }));
     }
-    const key = `${destination.host}:${destination.port}`;
+    const key = destination.key ?? `${destination.host}:${destination.port}`;
     let pool = this.destinations.get(key);
     if (pool === undefined) {
-      pool = new DestinationPool({ ...this.options.connection, host: destination.host, port: destination.port }, this.limits, () => {
+      const connection = { ...this.options.connection, host: destination.host, port: destination.port, ...(destination.servername ? { servername: destination.servername } : {}) };
+      pool = new DestinationPool(connection, { ...this.limits, ...destination.limits }, () => {
         if (this.destinations.get(key) === pool) this.destinations.delete(key);
       });
       this.destinations.set(key, pool);
