@@ -7,6 +7,7 @@ import { startCommand } from './start-command.js';
 import { keysCommand, accountsCommand } from './keys-command.js';
 import { sendCommand, inboxCommand, messagesCommand } from './api-commands.js';
 import { domainsCommand } from './domains-command.js';
+import { queueCommand } from './queue-command.js';
 
 const USAGE = `herald: email delivery with a SendGrid v3 compatible API
 
@@ -24,6 +25,10 @@ Usage:
   herald domains add DOMAIN [--account NAME]    prints the DNS records to publish
   herald domains list [--account NAME]
   herald domains check DOMAIN [--account NAME]  looks the records up; exit 1 until DKIM matches
+  herald queue stats [--json]                   queued messages per destination (recipient domain)
+  herald queue list [--destination D] [--limit N] [--json]
+  herald queue retry --destination D            makes D's waiting messages ready now
+  herald queue purge --destination D [--yes]    drops D's waiting messages (refuses without --yes)
 
 Commands that talk to a running server use HERALD_URL (default http://127.0.0.1:<port>) and
 HERALD_API_KEY (or --url and --api-key). Every setting can be given as a flag, as HERALD_<NAME>,
@@ -44,10 +49,15 @@ const COMMAND_FLAGS = {
   limit: { type: 'string' },
   url: { type: 'string' },
   'api-key': { type: 'string' },
+  destination: { type: 'string' },
+  json: { type: 'boolean' },
+  yes: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-export type CommandFlags = Partial<Record<keyof typeof COMMAND_FLAGS, string>>;
+export type CommandFlags = {
+  [K in keyof typeof COMMAND_FLAGS]?: (typeof COMMAND_FLAGS)[K]['type'] extends 'boolean' ? boolean : string;
+};
 
 async function main(argv: string[]): Promise<number> {
   const settingFlags = Object.fromEntries(SETTINGS.map((s) => [flagName(s.key).slice(2), { type: 'string' as const }]));
@@ -77,6 +87,8 @@ async function main(argv: string[]): Promise<number> {
       return messagesCommand(config, sub, rest, flags);
     case 'domains':
       return domainsCommand(config, sub, rest, flags);
+    case 'queue':
+      return queueCommand(config, sub, rest, flags);
     default:
       console.error(`herald: unknown command "${command}"\n\n${USAGE}`);
       return 2;
