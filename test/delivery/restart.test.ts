@@ -1,37 +1,21 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startFaultServer } from '../support/fault-smtp-server.js';
 import { startSmtpSink, type SinkMessage, type SmtpSink } from '../support/smtp-sink.js';
 import { eventually, mailBody, startTestHerald, tempDataDir } from '../support/test-herald.js';
 import { freePort } from '../support/free-port.js';
+import { CHILD_HOSTNAME, START_TIMEOUT, spawnHerald, startHerald, stopHeraldChildren, trackChild, waitForExit, type HeraldChild } from '../support/herald-child.js';
 
-/** The compiled CLI, as `npm start` runs it. */
-const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-const START_TIMEOUT = 30_000; // ms; a cold start compiles nothing but may share the machine with other suites
 const ARRIVAL_TIMEOUT = 60_000; // ms
 
-interface HeraldChild {
-  proc: ChildProcess;
-  url: string;
-  /** The first API key, printed only by the start that created the data directory. */
-  apiKey: string | null;
-  output: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-const children = new Set<ChildProcess>();
 const dirs: string[] = [];
 const sinks: SmtpSink[] = [];
 
 after(async () => {
-  for (const proc of children) {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-  }
-  await Promise.all([...children].map((proc) => (proc.exitCode === null && proc.signalCode === null ? new Promise((r) => proc.once('exit', r)) : null)));
+  await stopHeraldChildren();
   await Promise.all(sinks.map((s) => s.close()));
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
@@ -46,40 +30,6 @@ async function sink(options: Parameters<typeof startSmtpSink>[0] = {}): Promise<
   const s = await startSmtpSink(options);
   sinks.push(s);
   return s;
-}
-
-/** The environment of a child: none of this machine's HERALD_* settings, only the test's. */
-function childEnv(settings: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('HERALD_')) env[k] = v;
-  return { ...env, HERALD_LOG_LEVEL: 'warn', HERALD_HOSTNAME: 'restart.test', HERALD_DELIVERY_POLL_MS: '50', ...settings };
-}
-
-function spawnHerald(settings: Record<string, string>): { proc: ChildProcess; output: () => string; exited: HeraldChild['exited'] } {
-  const proc = spawn(process.execPath, [MAIN, 'start'], { env: childEnv(settings), stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(proc);
-  let output = '';
-  proc.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  proc.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
-  return { proc, output: () => output, exited };
-}
-
-/** Starts `herald start` and waits for its banner. */
-async function startHerald(settings: Record<string, string>): Promise<HeraldChild> {
-  const { proc, output, exited } = spawnHerald(settings);
-  let gone = false;
-  void exited.then(() => (gone = true));
-  const url = await eventually(
-    async () => {
-      if (gone) throw new Error(`herald exited before listening:\n${output()}`);
-      return /Herald is listening on (http:\/\/\S+?),/.exec(output())?.[1];
-    },
-    START_TIMEOUT,
-    'the start-up banner',
-  );
-  const apiKey = /export HERALD_API_KEY=(\S+)/.exec(output())?.[1] ?? null;
-  return { proc, url, apiKey, output, exited };
 }
 
 async function sendMessages(herald: HeraldChild, apiKey: string, count: number): Promise<string[]> {
@@ -130,12 +80,6 @@ async function stallingSink(accept: number): Promise<{ sink: SmtpSink; stalled: 
   };
 }
 
-async function waitForExit(herald: HeraldChild, what: string): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  let result: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  void herald.exited.then((r) => (result = r));
-  return eventually(async () => result, ARRIVAL_TIMEOUT, what);
-}
-
 async function statusOf(herald: HeraldChild, apiKey: string, msgId: string): Promise<string> {
   const res = await fetch(`${herald.url}/v3/messages/${msgId}`, { headers: { authorization: `Bearer ${apiKey}` } });
   assert.equal(res.status, 200, `GET /v3/messages/${msgId}`);
@@ -165,7 +109,7 @@ test('after kill -9 with deliveries in flight, a restart on the same data direct
   const restarted = await startHerald(settings);
   assert.equal(restarted.apiKey, null, 'a restart makes no new key');
 
-  const expected = requestIds.map((id) => `<${id}.0@restart.test>`);
+  const expected = requestIds.map((id) => `<${id}.0@${CHILD_HOSTNAME}>`);
   const arrived = await eventually(
     async () => {
       const { ids, duplicates } = tally(first.sink.messages, second.messages);
@@ -212,7 +156,7 @@ test('SIGTERM drains within the grace period, exits 0, and a restart delivers wh
   first.release();
   const second = await sink({ port: first.sink.port });
   const restarted = await startHerald(settings);
-  const expected = requestIds.map((id) => `<${id}.0@restart.test>`);
+  const expected = requestIds.map((id) => `<${id}.0@${CHILD_HOSTNAME}>`);
   const arrived = await eventually(
     async () => {
       const { ids, duplicates } = tally(second.messages);
@@ -236,7 +180,7 @@ test('a second server on a data directory in use refuses to start with HERALD_ER
   const running = await startHerald({ HERALD_PORT: String(await freePort()), HERALD_DATA_DIR: dir });
 
   const second = spawnHerald({ HERALD_PORT: String(await freePort()), HERALD_DATA_DIR: dir });
-  const exit = await waitForExit({ ...second, url: '', apiKey: null }, 'the second server to give up');
+  const exit = await waitForExit(second, 'the second server to give up');
   assert.notEqual(exit.code, 0);
   assert.equal(exit.signal, null);
   assert.match(second.output(), /HERALD_ERR_DATA_DIR_LOCKED/);
@@ -263,7 +207,7 @@ test(
     const dir = dataDir();
     // Any live process that is not Herald stands in for a pid the kernel handed out again.
     const bystander = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 120000)'], { stdio: 'ignore' });
-    children.add(bystander);
+    trackChild(bystander);
     writeFileSync(join(dir, 'herald.pid'), String(bystander.pid));
 
     const { proc, output, exited } = spawnHerald({ HERALD_PORT: String(await freePort()), HERALD_DATA_DIR: dir });
