@@ -1,3 +1,4 @@
+import { chooseTransport } from '../herald.js';
 import type { HeraldConfig } from '../config/settings.js';
 import { startHerald, type RunningHerald } from '../herald.js';
 
@@ -39,9 +40,13 @@ export async function startCommand(config: HeraldConfig): Promise<number> {
 }
 
 function banner(url: string, config: HeraldConfig, firstApiKey: string | null): string {
-  const delivery = config.smtpRelay
-    ? `through the relay ${new URL(config.smtpRelay).host}`
-    : 'into the local capture inbox (no relay set: nothing leaves this machine)';
+  const transport = chooseTransport(config);
+  const delivery =
+    transport === 'relay' && config.smtpRelay
+      ? `through the relay ${new URL(config.smtpRelay).host}`
+      : transport === 'mx'
+        ? "straight to each recipient domain's MX hosts"
+        : 'into the local capture inbox (no relay set: nothing leaves this machine)';
   const key = firstApiKey ?? '$HERALD_API_KEY';
   const lines = [
     '',
