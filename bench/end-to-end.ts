@@ -1,50 +1,118 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startSinkProcess } from './sink-client.js';
+import { startSinkProcess, type SinkProcess } from './sink-client.js';
 import { startHeraldProcess } from './herald-process.js';
 import { postMany } from './http-load.js';
 
 const CONNECTIONS = 4; // SMTP connections, the same as the ceiling's
-const HTTP_CONCURRENCY = 64; // requests in flight
+const REQUESTS_IN_FLIGHT = 64; // HTTP requests in flight with one recipient per request
+const BATCHED_IN_FLIGHT = 4; // with many: a bulk sender has few large requests going at a time
 const ARRIVAL_TIMEOUT = 120 * 1000; // ms
 
 export interface EndToEndResult {
   /** Messages delivered at the sink per second, from the first request to the last arrival. */
   msgPerSec: number;
-  /** 202 answers per second over the accept phase alone. */
+  /** Messages accepted (202) per second over the accept phase alone. */
   acceptPerSec: number;
 }
 
-/** A SendGrid v3 body with one recipient and a text part of about `size` bytes. */
-function mailBody(size: number, i: number): Buffer {
+export interface LatencyResult {
+  /** Offered load, messages per second. */
+  ratePerSec: number;
+  messages: number;
+  /** ms from a message's 202 (read by the client) to its arrival at the sink. */
+  medianMs: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+/**
+ * A SendGrid v3 body with `recipients` personalizations of one `to` each (each its own message and
+ * SMTP transaction), numbered from `first`, and a text part of about `size` bytes.
+ */
+function mailBody(size: number, first: number, recipients: number): Buffer {
   const line = 'Herald end-to-end benchmark body line, seventy-odd characters of text.\n';
   const text = line.repeat(Math.max(1, Math.ceil((size - 400) / line.length))).slice(0, Math.max(64, size - 400));
   return Buffer.from(JSON.stringify({
-    personalizations: [{ to: [{ email: `rcpt${i}@bench.example` }] }],
+    personalizations: Array.from({ length: recipients }, (_, k) => ({ to: [{ email: `rcpt${first + k}@bench.example` }] })),
     from: { email: 'bench@herald.example' },
-    subject: `bench ${i}`,
+    subject: `bench ${first}`,
     content: [{ type: 'text/plain', value: text }],
   }));
 }
 
 /**
- * HTTP accept → delivered at the sink: a Herald process relaying to a sink process, driven over
- * HTTP by this process. Timed until the sink has counted every message.
+ * Node options for the Herald child: BENCH_CPU_PROF=<dir> writes a V8 CPU profile there when it
+ * exits (it is stopped with SIGTERM and exits cleanly, so the profile is complete).
  */
-export async function measureEndToEnd(size: number, messages: number): Promise<EndToEndResult> {
+function heraldNodeArgs(): string[] {
+  const dir = process.env.BENCH_CPU_PROF;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+}
+
+async function untilArrived(sink: SinkProcess, messages: number): Promise<void> {
+  const deadline = performance.now() + ARRIVAL_TIMEOUT;
+  let arrived = await sink.count();
+  while (arrived < messages) {
+    if (performance.now() > deadline) throw new Error(`end-to-end: ${arrived} of ${messages} messages reached the sink within ${ARRIVAL_TIMEOUT} ms`);
+    await sleep(10);
+    arrived = await sink.count();
+  }
+}
+
+/**
+ * HTTP accept → delivered at the sink: a Herald process relaying to a sink process, driven over
+ * HTTP by this process with `recipientsPerRequest` personalizations per request. Timed until the
+ * sink has counted every message. `messages` must be a multiple of `recipientsPerRequest`.
+ */
+export async function measureEndToEnd(size: number, messages: number, recipientsPerRequest = 1): Promise<EndToEndResult> {
+  if (messages % recipientsPerRequest !== 0) throw new Error(`end-to-end: ${messages} messages do not split into requests of ${recipientsPerRequest}`);
   const sink = await startSinkProcess();
-  const herald = await startHeraldProcess({ HERALD_SMTP_RELAY: `smtp://127.0.0.1:${sink.port}`, HERALD_SMTP_POOL_SIZE: String(CONNECTIONS) });
+  const herald = await startHeraldProcess({ HERALD_SMTP_RELAY: `smtp://127.0.0.1:${sink.port}`, HERALD_SMTP_POOL_SIZE: String(CONNECTIONS) }, heraldNodeArgs());
   try {
+    const requests = messages / recipientsPerRequest;
     const started = performance.now();
-    const load = await postMany(`${herald.url}/v3/mail/send`, herald.apiKey, (i) => mailBody(size, i), messages, HTTP_CONCURRENCY);
-    const deadline = performance.now() + ARRIVAL_TIMEOUT;
-    let arrived = await sink.count();
-    while (arrived < messages) {
-      if (performance.now() > deadline) throw new Error(`end-to-end: ${arrived} of ${messages} messages reached the sink within ${ARRIVAL_TIMEOUT} ms`);
-      await sleep(10);
-      arrived = await sink.count();
-    }
+    const load = await postMany(`${herald.url}/v3/mail/send`, herald.apiKey, (i) => mailBody(size, i * recipientsPerRequest, recipientsPerRequest), requests, {
+      concurrency: recipientsPerRequest === 1 ? REQUESTS_IN_FLIGHT : BATCHED_IN_FLIGHT,
+    });
+    await untilArrived(sink, messages);
     const ms = performance.now() - started;
-    return { msgPerSec: messages / (ms / 1000), acceptPerSec: load.accepted / (load.ms / 1000) };
+    return { msgPerSec: messages / (ms / 1000), acceptPerSec: (load.accepted * recipientsPerRequest) / (load.ms / 1000) };
+  } finally {
+    await herald.stop();
+    await sink.stop();
+  }
+}
+
+/**
+ * Accept → delivered at the sink, per message, at a steady open-loop arrival rate of one-recipient
+ * requests. The sink reads each message's Message-ID (`<X-Message-Id>.0@host`, see
+ * src/message/compose.ts) and notes when it arrived. This is an upper bound on accept → first
+ * delivery attempt: it adds composing, the SMTP exchange and the sink's own reading.
+ */
+export async function measureLatency(size: number, ratePerSec: number, messages: number): Promise<LatencyResult> {
+  const sink = await startSinkProcess({ recordArrivals: true });
+  const herald = await startHeraldProcess({ HERALD_SMTP_RELAY: `smtp://127.0.0.1:${sink.port}`, HERALD_SMTP_POOL_SIZE: String(CONNECTIONS) }, heraldNodeArgs());
+  try {
+    const acceptedAt = new Map<string, number>();
+    await postMany(`${herald.url}/v3/mail/send`, herald.apiKey, (i) => mailBody(size, i, 1), messages, {
+      concurrency: REQUESTS_IN_FLIGHT,
+      ratePerSec,
+      onAccepted: (requestId, at) => acceptedAt.set(requestId, at),
+    });
+    await untilArrived(sink, messages);
+    const arrivals = await sink.arrivals();
+    const latencies: number[] = [];
+    for (const [messageId, at] of arrivals) {
+      // Message-ID is `<requestId>.<n>@<hostname>`: the request id is what the 202 carried.
+      const requestId = messageId.slice(0, messageId.indexOf('.'));
+      const accepted = acceptedAt.get(requestId);
+      if (accepted === undefined) throw new Error(`latency: the sink got ${messageId}, which no 202 announced`);
+      latencies.push(at - accepted);
+    }
+    if (latencies.length !== messages) throw new Error(`latency: ${latencies.length} of ${messages} arrivals carried a Message-ID`);
+    latencies.sort((a, b) => a - b);
+    const pick = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
+    return { ratePerSec, messages, medianMs: pick(0.5), p99Ms: pick(0.99), maxMs: latencies.at(-1)! };
   } finally {
     await herald.stop();
     await sink.stop();

@@ -1,4 +1,6 @@
 import { Agent, request } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { clockMs } from './clock.js';
 
 export interface LoadResult {
   /** Requests answered 202. */
@@ -7,13 +9,26 @@ export interface LoadResult {
   ms: number;
 }
 
+export interface LoadOptions {
+  /** Most requests in flight. */
+  concurrency: number;
+  /**
+   * Open-loop pacing: request i is sent at start + i / ratePerSec, whether or not earlier ones were
+   * answered (up to `concurrency` in flight), as independent clients would. Unset: closed loop, as
+   * fast as the answers come.
+   */
+  ratePerSec?: number;
+  /** Called with each 202's X-Message-Id and the time it was read (`clockMs`). */
+  onAccepted?: (requestId: string, atMs: number) => void;
+}
+
 /**
- * Posts `count` bodies to `url` with `concurrency` requests in flight over keep-alive connections.
- * Any answer other than 202 stops the run with the answer: a bench must not count failures.
+ * Posts `count` bodies to `url` over keep-alive connections. Any answer other than 202 stops the
+ * run with the answer: a bench must not count failures.
  */
-export async function postMany(url: string, apiKey: string, bodies: (i: number) => Buffer, count: number, concurrency: number): Promise<LoadResult> {
+export async function postMany(url: string, apiKey: string, bodies: (i: number) => Buffer, count: number, options: LoadOptions): Promise<LoadResult> {
   const target = new URL(url);
-  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
   const started = performance.now();
   let next = 0;
   let accepted = 0;
@@ -27,6 +42,7 @@ export async function postMany(url: string, apiKey: string, bodies: (i: number) 
           res.on('end', () => {
             if (res.statusCode === 202) {
               accepted++;
+              options.onAccepted?.(String(res.headers['x-message-id']), clockMs());
               resolve();
             } else reject(new Error(`HTTP ${res.statusCode}: ${Buffer.concat(chunks).toString().slice(0, 500)}`));
           });
@@ -36,10 +52,17 @@ export async function postMany(url: string, apiKey: string, bodies: (i: number) 
       req.end(body);
     });
   async function lane(): Promise<void> {
-    while (next < count) await post(bodies(next++));
+    while (next < count) {
+      const i = next++;
+      if (options.ratePerSec !== undefined) {
+        const due = started + (i * 1000) / options.ratePerSec - performance.now();
+        if (due > 0) await sleep(due);
+      }
+      await post(bodies(i));
+    }
   }
   try {
-    await Promise.all(Array.from({ length: concurrency }, lane));
+    await Promise.all(Array.from({ length: options.concurrency }, lane));
   } finally {
     agent.destroy();
   }

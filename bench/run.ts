@@ -1,69 +1,114 @@
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { measureCeiling } from './ceiling.js';
-import { measureEndToEnd } from './end-to-end.js';
+import { measureEndToEnd, measureLatency } from './end-to-end.js';
 
 /**
  * `npm run bench`: end-to-end throughput against the raw SMTP ceiling measured in the same run.
- * Runs alternate (ceiling, Herald, ceiling, Herald...) so drift on a shared machine hits both
- * alike; medians are reported. BENCH_RUNS sets the number of rounds (default 3).
+ * Runs alternate (ceiling, Herald one recipient per request, Herald batched, ceiling, ...) so
+ * drift on a shared machine hits all alike; medians are reported. Then, per message size, one
+ * latency run at a steady arrival rate of half the one-recipient peak measured just before.
+ *
+ * Environment: BENCH_RUNS rounds (default 3); BENCH_BATCH personalizations per batched request
+ * (default 100); BENCH_LATENCY_SECONDS length of a latency run (default 10; 0 skips them);
+ * BENCH_CASES comma-separated labels to run (e.g. "1 KB"); BENCH_MESSAGES_1K / _50K messages per
+ * run; BENCH_CPU_PROF=<dir> CPU-profiles every Herald child into dir; BENCH_NO_WRITE=1 leaves
+ * bench/RESULTS.md alone (for profiling and partial runs).
  */
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const BATCH = Number(process.env.BENCH_BATCH ?? 100);
+const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 10);
+const ONLY = process.env.BENCH_CASES?.split(',').map((s) => s.trim());
 const CASES = [
   { label: '1 KB', size: 1024, messages: Number(process.env.BENCH_MESSAGES_1K ?? 5000) },
   { label: '50 KB', size: 50 * 1024, messages: Number(process.env.BENCH_MESSAGES_50K ?? 1500) },
-];
+].filter((c) => !ONLY || ONLY.includes(c.label));
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const spread = (xs: number[]) => `${fmt(median(xs))} (${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))})`;
+/** Each run's figure over the ceiling of its own round, so drift between rounds cancels. */
+const ratios = (xs: number[], ceilings: number[]) => xs.map((x, i) => x / ceilings[i]!);
 
 interface Row {
   label: string;
   messages: number;
   ceiling: number[];
-  herald: number[];
-  accept: number[];
+  single: number[];
+  singleAccept: number[];
+  batched: number[];
+  batchedAccept: number[];
+  latency?: { ratePerSec: number; messages: number; medianMs: number; p99Ms: number; maxMs: number };
 }
 
 async function main(): Promise<void> {
   const rows: Row[] = [];
   for (const c of CASES) {
-    const row: Row = { label: c.label, messages: c.messages, ceiling: [], herald: [], accept: [] };
+    // Batched runs need whole requests: round the message count down to a multiple of the batch.
+    const batchedMessages = Math.max(BATCH, Math.floor(c.messages / BATCH) * BATCH);
+    const row: Row = { label: c.label, messages: c.messages, ceiling: [], single: [], singleAccept: [], batched: [], batchedAccept: [] };
     for (let r = 0; r < RUNS; r++) {
       row.ceiling.push((await measureCeiling(c.size, c.messages)).msgPerSec);
-      const e2e = await measureEndToEnd(c.size, c.messages);
-      row.herald.push(e2e.msgPerSec);
-      row.accept.push(e2e.acceptPerSec);
-      console.log(`${c.label} round ${r + 1}/${RUNS}: ceiling ${fmt(row.ceiling.at(-1)!)} msg/s, herald ${fmt(e2e.msgPerSec)} msg/s (accept ${fmt(e2e.acceptPerSec)} req/s)`);
+      const single = await measureEndToEnd(c.size, c.messages, 1);
+      row.single.push(single.msgPerSec);
+      row.singleAccept.push(single.acceptPerSec);
+      const batched = await measureEndToEnd(c.size, batchedMessages, BATCH);
+      row.batched.push(batched.msgPerSec);
+      row.batchedAccept.push(batched.acceptPerSec);
+      console.log(`${c.label} round ${r + 1}/${RUNS}: ceiling ${fmt(row.ceiling.at(-1)!)} msg/s, herald 1/request ${fmt(single.msgPerSec)} msg/s (accept ${fmt(single.acceptPerSec)}), ${BATCH}/request ${fmt(batched.msgPerSec)} msg/s (accept ${fmt(batched.acceptPerSec)})`);
+    }
+    if (LATENCY_SECONDS > 0) {
+      const rate = Math.max(1, Math.round(median(row.single) / 2));
+      row.latency = await measureLatency(c.size, rate, Math.max(100, Math.round(rate * LATENCY_SECONDS)));
+      console.log(`${c.label} latency at ${fmt(rate)} msg/s: median ${row.latency.medianMs.toFixed(1)} ms, p99 ${row.latency.p99Ms.toFixed(1)} ms, max ${row.latency.maxMs.toFixed(1)} ms`);
     }
     rows.push(row);
   }
-  const table = [
-    '| message | messages per run | raw pipelined SMTP ceiling (msg/s) | Herald HTTP → delivered (msg/s) | ratio | Herald accept only (req/s) |',
+  const throughput = [
+    `| message | raw pipelined SMTP ceiling (msg/s) | Herald, 1 recipient per request (msg/s) | ratio | Herald, ${BATCH} personalizations per request (msg/s) | ratio | accept only, 1 / ${BATCH} per request (msg/s) |`,
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...rows.map((r) =>
+      `| ${r.label} | ${spread(r.ceiling)} | ${spread(r.single)} | ${median(ratios(r.single, r.ceiling)).toFixed(2)} | ${spread(r.batched)} | ${median(ratios(r.batched, r.ceiling)).toFixed(2)} | ${fmt(median(r.singleAccept))} / ${fmt(median(r.batchedAccept))} |`),
+  ].join('\n');
+  const withLatency = rows.filter((r) => r.latency);
+  const latency = withLatency.length === 0 ? '(not measured in this run)' : [
+    '| message | offered load (msg/s, one recipient per request) | messages | median (ms) | p99 (ms) | max (ms) |',
     '| --- | --- | --- | --- | --- | --- |',
-    ...rows.map((r) => {
-      const ceiling = median(r.ceiling);
-      const herald = median(r.herald);
-      return `| ${r.label} | ${fmt(r.messages)} | ${fmt(ceiling)} (${fmt(Math.min(...r.ceiling))}–${fmt(Math.max(...r.ceiling))}) | ${fmt(herald)} (${fmt(Math.min(...r.herald))}–${fmt(Math.max(...r.herald))}) | ${(herald / ceiling).toFixed(2)} | ${fmt(median(r.accept))} |`;
+    ...withLatency.map((r) => {
+      const l = r.latency!;
+      return `| ${r.label} | ${fmt(l.ratePerSec)} | ${fmt(l.messages)} | ${l.medianMs.toFixed(1)} | ${l.p99Ms.toFixed(1)} | ${l.maxMs.toFixed(1)} |`;
     }),
   ].join('\n');
-  console.log('\n' + table);
+  console.log(`\n${throughput}\n\n${latency}`);
   const doc = `# Benchmark results
 
-Command: \`npm run bench\` (BENCH_RUNS=${RUNS}), ${new Date().toISOString().slice(0, 10)}, Node ${process.version},
+Command: \`npm run bench\` (BENCH_RUNS=${RUNS}, BENCH_BATCH=${BATCH}), ${new Date().toISOString().slice(0, 10)}, Node ${process.version},
 ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${Math.round(totalmem() / 2 ** 30)} GiB.
 
 - **Ceiling**: a minimal pipelined SMTP sender (\`bench/raw-smtp-sender.ts\`, 4 connections) into an
   \`smtp-server\` sink in its own process, timed until the sink has counted every message.
 - **Herald**: \`herald start\` in its own process with the same sink as its relay (4 SMTP connections),
-  driven over HTTP (64 requests in flight, keep-alive, one recipient per request) by the bench
-  process; timed from the first request until the sink has counted every message. Each 202 means
-  the message was fsynced to SQLite first.
-- Rounds alternate ceiling and Herald; figures are medians with the range in brackets. Three
-  processes share two cores in the Herald runs, two in the ceiling runs.
+  driven over HTTP (keep-alive) by the bench process; timed from the first request until the sink
+  has counted every message. Each 202 means the messages were fsynced to SQLite first.
+  - *1 recipient per request*: ${fmt(CASES[0]?.messages ?? 0)} (1 KB) / ${fmt(CASES[1]?.messages ?? 0)} (50 KB) requests, 64 in flight.
+  - *${BATCH} personalizations per request*: the same number of messages (rounded down to whole
+    requests) as a bulk sender would post them, 4 requests in flight; every personalization is its
+    own message and its own SMTP transaction.
+- Rounds alternate ceiling and Herald; figures are medians with the range in brackets; a ratio is
+  the median of each run's figure over the ceiling of its own round. Three processes share two
+  cores in the Herald runs, two in the ceiling runs.
 
-${table}
+${throughput}
+
+**Latency, accept → delivered at the sink** (an upper bound on accept → first delivery attempt: it
+also counts composing, the SMTP exchange and the sink reading the message). One-recipient requests
+at a steady open-loop rate of half the median one-recipient throughput above, for
+${LATENCY_SECONDS} s; per message, from the client reading the 202 to the sink reading the final
+dot, matched by Message-ID.
+
+${latency}
 `;
+  if (process.env.BENCH_NO_WRITE) return;
   writeFileSync(new URL('../../bench/RESULTS.md', import.meta.url), doc);
   console.log('\nwritten to bench/RESULTS.md');
 }

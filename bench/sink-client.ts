@@ -6,20 +6,26 @@ export interface SinkProcess {
   port: number;
   /** Messages the sink has accepted so far. */
   count(): Promise<number>;
+  /** When each message arrived, by Message-ID; empty unless started with `recordArrivals`. */
+  arrivals(): Promise<Map<string, number>>;
   /** Ends the sink process and waits for it to exit. */
   stop(): Promise<void>;
 }
 
 const STOP_GRACE = 5 * 1000; // ms; after this the child is killed rather than waited for
 
-/** Forks the compiled `sink-process.js` next to this file and resolves once it listens. */
-export async function startSinkProcess(): Promise<SinkProcess> {
+/**
+ * Forks the compiled `sink-process.js` next to this file and resolves once it listens.
+ * `recordArrivals` makes the sink note each message's arrival time by Message-ID (latency runs).
+ */
+export async function startSinkProcess(options: { recordArrivals?: boolean } = {}): Promise<SinkProcess> {
   const entry = fileURLToPath(new URL('./sink-process.js', import.meta.url));
-  const child = fork(entry, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(entry, options.recordArrivals ? ['arrivals'] : [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
   // IPC keeps order, so answers can be matched to questions first in, first out.
   const counting: Array<(count: number) => void> = [];
+  const listing: Array<(arrivals: [string, number][]) => void> = [];
   const port = await new Promise<number>((resolve, reject) => {
     const onExit = (code: number | null): void =>
       reject(new Error(`sink process exited with code ${code} before it was ready`));
@@ -32,6 +38,8 @@ export async function startSinkProcess(): Promise<SinkProcess> {
         resolve(msg.port);
       } else if (msg.type === 'count') {
         counting.shift()?.(msg.count);
+      } else if (msg.type === 'arrivals') {
+        listing.shift()?.(msg.arrivals);
       }
     });
   });
@@ -43,6 +51,13 @@ export async function startSinkProcess(): Promise<SinkProcess> {
       return new Promise<number>((resolve) => {
         counting.push(resolve);
         child.send({ type: 'count' } satisfies SinkRequest);
+      });
+    },
+    arrivals(): Promise<Map<string, number>> {
+      if (!child.connected) return Promise.reject(new Error('sink process is not running'));
+      return new Promise((resolve) => {
+        listing.push((list) => resolve(new Map(list)));
+        child.send({ type: 'arrivals' } satisfies SinkRequest);
       });
     },
     async stop(): Promise<void> {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomView } from '../ops/random-pool.js';
 
 interface EventBase {
   /** Stable id (SendGrid's sg_event_id): consumers deduplicate on it. */
@@ -51,7 +51,7 @@ export type EventType = HeraldEvent['type'];
 export type FinalEvent = DeliveredEvent | BounceEvent | DroppedEvent;
 
 export function newEventId(): string {
-  return randomBytes(16).toString('base64url');
+  return randomView(16).toString('base64url');
 }
 
 /** SendGrid's Email Activity status for a message whose last delivery event is `type`. */

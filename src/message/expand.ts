@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomView } from '../ops/random-pool.js';
 import type { AcceptedRequest, MailRequest, NewMessage, RecipientKind } from './mail-request.js';
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -10,7 +10,7 @@ const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 export function newId(): string {
   let out = '';
   while (out.length < 22) {
-    for (const byte of randomBytes(32)) {
+    for (const byte of randomView(32)) {
       // 248 = 4 × 62: rejecting the rest keeps every character equally likely.
       if (byte < 248 && out.length < 22) out += ALPHABET[byte % 62];
     }
