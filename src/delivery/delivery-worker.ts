@@ -32,6 +32,8 @@ export class DeliveryWorker {
   private running = false;
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
+  /** A wake-up that came while the loop was busy, not asleep: the next `idle` returns at once. */
+  private woken = false;
   private unsubscribe: (() => void) | null = null;
   private renewTimer: NodeJS.Timeout | null = null;
   readonly shaper: DestinationShaper;
@@ -54,7 +56,7 @@ export class DeliveryWorker {
     this.unsubscribe = this.queue.onReady((destinations) => {
       if (destinations === null) this.lastScan = Number.NEGATIVE_INFINITY;
       else for (const d of destinations) this.waiting.set(d, Math.min(this.waiting.get(d) ?? Number.POSITIVE_INFINITY, Date.now()));
-      this.wake?.();
+      this.poke();
     });
     this.renewTimer = setInterval(() => void this.renewLeases(), Math.max(500, this.config.deliveryLeaseMs / 3));
     this.renewTimer.unref();
@@ -65,7 +67,7 @@ export class DeliveryWorker {
   async stop(graceMs = this.config.shutdownGraceMs): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    this.wake?.();
+    this.poke();
     this.unsubscribe?.();
     if (this.renewTimer) clearInterval(this.renewTimer);
     await this.loop;
@@ -158,7 +160,7 @@ export class DeliveryWorker {
       for (const c of mine) {
         const p = this.deliver(c, want.destination).finally(() => {
           this.inFlight.delete(c.message.id);
-          this.wake?.();
+          this.poke();
         });
         this.inFlight.set(c.message.id, p);
       }
@@ -166,10 +168,19 @@ export class DeliveryWorker {
     return { claimed: claims.length, wakeAt };
   }
 
+  /** Wakes the loop, or makes its next sleep return at once when it is not asleep yet. */
+  private poke(): void {
+    if (this.wake) this.wake();
+    else this.woken = true;
+  }
+
   /** Sleeps until new work, a free slot, or `wakeAt` (the next scheduled message or token), whichever comes first. */
   private async idle(wakeAt: number): Promise<void> {
     const wait = Math.min(this.config.deliveryPollMs, Math.max(0, wakeAt - Date.now()));
-    if (wait === 0) return;
+    if (this.woken || wait === 0) {
+      this.woken = false;
+      return;
+    }
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, wait);
       function done(): void {
@@ -197,7 +208,7 @@ export class DeliveryWorker {
   private async attempt(claim: ClaimedMessage): Promise<AttemptHealth> {
     const { message, request } = claim;
     const attempt = claim.attempts + 1;
-    const log = this.log.child({ messageId: message.id, attempt });
+    const log = messageLog(this.log, { messageId: message.id, attempt });
     const base = { accountId: message.accountId, messageId: message.id, email: message.recipient };
     if (await this.dropIfSuppressed(claim, log)) return 'not-attempted';
     let raw: Buffer;
@@ -255,7 +266,7 @@ export class DeliveryWorker {
    * retries) is still spared. One indexed lookup per message. When the lookup itself fails, the
    * message is left to its lease and tried again later rather than sent unchecked.
    */
-  private async dropIfSuppressed(claim: ClaimedMessage, log: Logger): Promise<boolean> {
+  private async dropIfSuppressed(claim: ClaimedMessage, log: MessageLog): Promise<boolean> {
     const { message, request } = claim;
     let match;
     try {
@@ -279,7 +290,7 @@ export class DeliveryWorker {
     return true;
   }
 
-  private async recordFailure(claim: ClaimedMessage, error: unknown, attempt: number, log: Logger): Promise<void> {
+  private async recordFailure(claim: ClaimedMessage, error: unknown, attempt: number, log: MessageLog): Promise<void> {
     const { message } = claim;
     const base = { accountId: message.accountId, messageId: message.id, email: message.recipient };
     const outcome = classifyFailure(error);
@@ -321,6 +332,23 @@ export class DeliveryWorker {
       this.log.warn({ err: error }, 'lease renewal failed');
     }
   }
+}
+
+/** The log calls a delivery makes, bound to its message. */
+type MessageLog = Record<'debug' | 'info' | 'warn' | 'error', (fields: object, msg: string) => void>;
+
+/** A child logger made only when a delivery logs something: most deliveries log nothing at info. */
+function messageLog(log: Logger, bindings: object): MessageLog {
+  let child: Logger | null = null;
+  const get = (): Logger => (child ??= log.child(bindings));
+  return {
+    debug: (fields, msg) => {
+      if (log.isLevelEnabled('debug')) get().debug(fields, msg);
+    },
+    info: (fields, msg) => get().info(fields, msg),
+    warn: (fields, msg) => get().warn(fields, msg),
+    error: (fields, msg) => get().error(fields, msg),
+  };
 }
 
 /** 259200000 → "72 h", 5400000 → "90 min", 1500 → "1.5 s". */

@@ -15,9 +15,19 @@ interface Pending {
 export class GroupCommitter {
   private pending: Pending[] = [];
   private scheduled = false;
+  private timer: NodeJS.Timeout | null = null;
   private readonly runBatch: (batch: Pending[]) => unknown[];
 
-  constructor(db: Database.Database, private readonly maxBatch = 2000) {
+  /**
+   * @param windowMs how long the first write of a batch waits for others; 0 commits at the end of
+   *   the current turn of the event loop. A few milliseconds turn many small commits, each writing
+   *   the same index pages to the WAL again, into one.
+   */
+  constructor(
+    db: Database.Database,
+    private readonly windowMs = 0,
+    private readonly maxBatch = 2000,
+  ) {
     const savepoint = db.transaction((work: () => unknown) => work());
     const batchTx = db.transaction((batch: Pending[]) =>
       batch.map((item) => {
@@ -38,7 +48,8 @@ export class GroupCommitter {
       if (this.pending.length >= this.maxBatch) this.flush();
       else if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => this.flush());
+        if (this.windowMs > 0) this.timer = setTimeout(() => this.flush(), this.windowMs);
+        else setImmediate(() => this.flush());
       }
     });
   }
@@ -46,6 +57,8 @@ export class GroupCommitter {
   /** Commits everything submitted so far. */
   flush(): void {
     this.scheduled = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
     if (this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
