@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig, type LoadConfigOptions } from './config/load.js';
-import type { HeraldConfig } from './config/settings.js';
+import { rolesOf, type HeraldConfig } from './config/settings.js';
 import { openBackend, type Backend } from './backends/backend.js';
 import { createLogger } from './ops/logger.js';
 import { buildHttpApi } from './http-api/server.js';
@@ -11,6 +11,8 @@ import { CaptureTransport } from './delivery/capture-transport.js';
 import { MxTransport } from './delivery/mx/mx-transport.js';
 import { DestinationShaper } from './delivery/destination-shaper.js';
 import { HeraldError } from './errors.js';
+import { LiveConfig } from './config/live-config.js';
+import { EventRelay } from './events/event-relay.js';
 import type { Transport } from './delivery/transport.js';
 import { createApiKey } from './accounts/api-keys.js';
 import { SCOPES } from './accounts/scopes.js';
@@ -29,6 +31,12 @@ export interface RunningHerald {
   backend: Backend;
   app: FastifyInstance;
   log: Logger;
+  /** The live configuration this process runs (changes through NATS KV when `natsUrl` is set). */
+  live: LiveConfig;
+  /** The event relay (the `relay` role), null without it. */
+  relay: EventRelay | null;
+  /** Per-destination traffic shaping, as live configuration last set it. */
+  shaper: DestinationShaper;
   /** The full-access key made on first start of an empty data directory; shown once, never stored. */
   firstApiKey: string | null;
   /** Drains and stops: refuses new requests, finishes or releases deliveries, closes the store. */
@@ -39,6 +47,9 @@ export interface RunningHerald {
 export async function startHerald(options: StartHeraldOptions = {}): Promise<RunningHerald> {
   const config = options.config ?? loadConfig(options);
   const log = createLogger(config.logLevel, options.logDestination);
+  if (rolesOf(config).has('relay') && !config.natsUrl) {
+    throw new HeraldError('HERALD_ERR_CONFIG', { message: 'the relay role copies events into NATS JetStream: set natsUrl' });
+  }
   if (chooseTransport(config) === 'relay' && !config.smtpRelay) {
     throw new HeraldError('HERALD_ERR_CONFIG', { message: 'deliveryTransport is relay but smtpRelay is not set' });
   }
@@ -46,26 +57,64 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
   let firstApiKey: string | null = null;
   try {
     if ((await backend.accounts.listAccounts()).length === 0) {
-      const account = await backend.accounts.createAccount('default');
-      firstApiKey = (await createApiKey(backend.accounts, account.id, 'initial full-access key', [...SCOPES])).apiKey;
-      log.info({ accountId: account.id }, 'created the default account and its first API key');
+      let account;
+      try {
+        account = await backend.accounts.createAccount('default');
+      } catch (error) {
+        // In cluster mode another process starting at the same moment may have made it first.
+        if (await backend.accounts.findAccountByName('default')) account = null;
+        else throw error;
+      }
+      if (account) {
+        firstApiKey = (await createApiKey(backend.accounts, account.id, 'initial full-access key', [...SCOPES])).apiKey;
+        log.info({ accountId: account.id }, 'created the default account and its first API key');
+      }
     }
   } catch (error) {
     await backend.close();
     throw error;
   }
-  const shaper = new DestinationShaper(config);
-  const transport = makeTransport(config, backend, shaper);
-  const worker = new DeliveryWorker(backend.queue, backend.suppressions, backend.domains, transport, config, log.child({ component: 'delivery', transport: transport.name }), shaper);
-  log.info({ transport: transport.name }, transportDescription(transport.name));
-  const http = buildHttpApi(backend, config, log);
+  let live: LiveConfig;
   try {
-    await http.app.listen({ host: config.host, port: config.port });
+    live = config.natsUrl ? await LiveConfig.watch(config, log) : LiveConfig.fixed(config, log);
   } catch (error) {
     await backend.close();
     throw error;
   }
-  worker.start();
+  const shaper = new DestinationShaper(live.config, Date.now, backend.rates !== null);
+  const transport = makeTransport(live.config, backend, shaper);
+  live.onChange((changed) => {
+    shaper.reconfigure(changed);
+    log.level = changed.logLevel;
+    if (transport instanceof MxTransport) transport.resolver.setOverrides(changed.mxOverrides);
+  });
+  const worker = new DeliveryWorker(backend.queue, backend.suppressions, backend.domains, transport, config, log.child({ component: 'delivery', transport: transport.name }), shaper, backend.rates);
+  log.info({ transport: transport.name }, transportDescription(transport.name));
+  const http = buildHttpApi(backend, config, log, { configVersion: () => live.configVersion });
+  try {
+    await http.app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    await live.close();
+    await backend.close();
+    throw error;
+  }
+  if (rolesOf(config).has('delivery')) worker.start();
+  let relay: { relay: EventRelay; close(): Promise<void> } | null = null;
+  if (rolesOf(config).has('relay')) {
+    try {
+      const { openEventStream } = await import('./backends/nats/event-stream.js');
+      const stream = await openEventStream({ natsUrl: config.natsUrl!, natsEventStream: config.natsEventStream, natsConfigBucket: config.natsConfigBucket });
+      const r = new EventRelay(backend.events, stream.log, stream.cursors, log.child({ component: 'event-relay' }));
+      r.start();
+      relay = { relay: r, close: () => stream.close() };
+    } catch (error) {
+      await worker.stop();
+      await http.app.close();
+      await live.close();
+      await backend.close();
+      throw error;
+    }
+  }
   const address = http.app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -77,12 +126,18 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
     app: http.app,
     log,
     firstApiKey,
+    live,
+    shaper,
+    relay: relay?.relay ?? null,
     stop() {
       stopping ??= (async () => {
         http.drain();
         await http.app.close();
         await worker.stop();
+        await relay?.relay.stop();
+        await relay?.close();
         await transport.close();
+        await live.close();
         await backend.close();
         log.info('stopped');
       })();

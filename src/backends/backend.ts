@@ -1,4 +1,5 @@
 import type { HeraldConfig } from '../config/settings.js';
+import { HeraldError } from '../errors.js';
 import type { AccountStore } from '../accounts/account-store.js';
 import type { MessageQueue } from '../queue/queue.js';
 import type { ActivityStore, EventLog } from '../events/event-log.js';
@@ -6,10 +7,11 @@ import type { CaptureInbox } from '../delivery/capture-inbox.js';
 import type { TemplateStore } from '../message/template-store.js';
 import type { DomainStore } from '../domains/domain-store.js';
 import type { SuppressionStore } from '../suppressions/suppression-store.js';
+import type { SharedRateLimiter } from '../delivery/rate-limiter.js';
 
 /** Every port, built by one backend that owns the connections behind them. */
 export interface Backend {
-  readonly kind: 'sqlite';
+  readonly kind: 'sqlite' | 'postgres';
   readonly accounts: AccountStore;
   readonly queue: MessageQueue;
   readonly events: EventLog;
@@ -18,6 +20,11 @@ export interface Backend {
   readonly templates: TemplateStore;
   readonly domains: DomainStore;
   readonly suppressions: SuppressionStore;
+  /**
+   * Per-destination rate limits shared by every process on this store; null when one process is
+   * all there is (SQLite), where the delivery worker's own token buckets are exact.
+   */
+  readonly rates: SharedRateLimiter | null;
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -33,6 +40,14 @@ export interface OpenBackendOptions {
 
 /** Builds the configured backend, loading its driver only now (the embedded default never loads pg). */
 export async function openBackend(config: HeraldConfig, options: OpenBackendOptions = {}): Promise<Backend> {
+  if (config.backend === 'postgres') {
+    if (!config.databaseUrl) throw new HeraldError('HERALD_ERR_CONFIG', { message: 'backend is postgres but databaseUrl is not set' });
+    const { openPostgresBackend } = await import('./postgres/postgres-backend.js');
+    return openPostgresBackend(
+      { databaseUrl: config.databaseUrl, databaseSchema: config.databaseSchema, databasePoolSize: config.databasePoolSize, dkimKeyEncryptionKey: config.dkimKeyEncryptionKey },
+      options,
+    );
+  }
   const { openSqliteBackend } = await import('./sqlite/sqlite-backend.js');
   return openSqliteBackend(config.dataDir, options, { dkimKeyEncryptionKey: config.dkimKeyEncryptionKey });
 }

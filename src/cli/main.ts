@@ -8,6 +8,8 @@ import { keysCommand, accountsCommand } from './keys-command.js';
 import { sendCommand, inboxCommand, messagesCommand } from './api-commands.js';
 import { domainsCommand } from './domains-command.js';
 import { queueCommand } from './queue-command.js';
+import { migrateCommand } from './migrate-command.js';
+import { configCommand } from './config-command.js';
 
 const USAGE = `herald: email delivery with a SendGrid v3 compatible API
 
@@ -25,6 +27,8 @@ Usage:
   herald domains add DOMAIN [--account NAME]    prints the DNS records to publish
   herald domains list [--account NAME]
   herald domains check DOMAIN [--account NAME]  looks the records up; exit 1 until DKIM matches
+  herald config get|set KEY VALUE|unset KEY    live settings for every process (NATS KV, natsUrl)
+  herald migrate                                applies schema migrations (PostgreSQL: under an advisory lock)
   herald queue stats [--json]                   queued messages per destination (recipient domain)
   herald queue list [--destination D] [--limit N] [--json]
   herald queue retry --destination D            makes D's waiting messages ready now
@@ -89,6 +93,10 @@ async function main(argv: string[]): Promise<number> {
       return domainsCommand(config, sub, rest, flags);
     case 'queue':
       return queueCommand(config, sub, rest, flags);
+    case 'migrate':
+      return migrateCommand(config);
+    case 'config':
+      return configCommand(config, sub, rest);
     default:
       console.error(`herald: unknown command "${command}"\n\n${USAGE}`);
       return 2;

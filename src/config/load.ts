@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { parseKey } from '../domains/key-sealing.js';
 import { parseOverrides } from '../delivery/mx/mx-override.js';
 import { HeraldError } from '../errors.js';
-import { SETTINGS, defaultConfig, envName, flagName, type HeraldConfig, type Setting } from './settings.js';
+import { ROLES, SETTINGS, defaultConfig, envName, flagName, type HeraldConfig, type Setting } from './settings.js';
 
 export interface LoadConfigOptions {
   /** Path of a JSON config file; `HERALD_CONFIG` when not given; none when neither is set. */
@@ -73,6 +73,11 @@ export function parseText(setting: Setting, raw: string, where: string): unknown
   }
 }
 
+/** Checks one setting's value as loading does (throws HERALD_ERR_CONFIG naming `where`); returns the value to use. */
+export function checkSetting(key: string, value: unknown, where: string): unknown {
+  return checkValue(settingFor(key, where), value, where);
+}
+
 function checkValue(setting: Setting, value: unknown, where: string): unknown {
   switch (setting.kind) {
     case 'integer':
@@ -95,10 +100,17 @@ function checkValue(setting: Setting, value: unknown, where: string): unknown {
       if (setting.key === 'sendingIps' && value.split(',').some((ip) => isIP(ip.trim()) === 0)) fail(setting, value, where, 'IP addresses separated by commas');
       if (setting.key === 'spfInclude' && !/^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(value)) fail(setting, value, where, 'one domain name');
       if ((setting.key === 'dnsCheckServers' || setting.key === 'dnsServers') && !/^[\w.:,\[\] -]+$/.test(value)) fail(setting, value, where, 'servers (host or host:port) separated by commas');
+      if (setting.key === 'databaseUrl' && !/^postgres(ql)?:\/\//.test(value)) fail(setting, '(hidden)', where, 'a postgres:// URL');
+      if (setting.key === 'databaseSchema' && !/^[a-z_][a-z0-9_]{0,62}$/.test(value)) fail(setting, value, where, 'a lowercase SQL identifier (letters, digits, _)');
       if (setting.key === 'dmarcRua' && !/^[^\s@;,!]+@[^\s@;,!]+$/.test(value)) fail(setting, value, where, 'an email address');
       return value;
     case 'string':
       if (typeof value !== 'string' || value === '') fail(setting, value, where, 'a non-empty string');
+      if (setting.key === 'roles') {
+        const roles = value.split(',').map((r) => r.trim());
+        if (roles.some((r) => !(ROLES as readonly string[]).includes(r))) fail(setting, value, where, `roles from ${ROLES.join(', ')}, comma-separated`);
+        return roles.join(',');
+      }
       return value;
     case 'json':
       return checkJson(setting, value, where);
@@ -163,6 +175,6 @@ function checkSealingKey(value: string, where: string): void {
 
 function fail(setting: Setting, value: unknown, where: string, expected: string): never {
   // The relay URL may hold a password and the sealing key is a secret: never echo their values.
-  const shown = setting.key === 'smtpRelay' || setting.key === 'dkimKeyEncryptionKey' ? '(hidden)' : JSON.stringify(value);
+  const shown = setting.key === 'smtpRelay' || setting.key === 'dkimKeyEncryptionKey' || setting.key === 'databaseUrl' ? '(hidden)' : JSON.stringify(value);
   throw new HeraldError('HERALD_ERR_CONFIG', { message: `${setting.key} from ${where} must be ${expected}, got ${shown}` });
 }

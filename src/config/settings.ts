@@ -6,12 +6,28 @@ import { hostname } from 'node:os';
  * start-up and `docs/config.md` (a test keeps the doc in step).
  */
 export interface HeraldConfig {
+  /** What this process does, comma-separated: api, delivery, relay. */
+  roles: string;
   /** Interface the HTTP API listens on. */
   host: string;
   /** Port of the HTTP API. */
   port: number;
   /** Folder for the SQLite database and the lock file. */
   dataDir: string;
+  /** Where state lives: sqlite (embedded, one process) or postgres (cluster mode). */
+  backend: 'sqlite' | 'postgres';
+  /** PostgreSQL connection URL (cluster mode). */
+  databaseUrl: string | null;
+  /** PostgreSQL schema Herald's tables live in; null uses the server's search_path. */
+  databaseSchema: string | null;
+  /** Most PostgreSQL connections this process opens. */
+  databasePoolSize: number;
+  /** NATS server URL(s), comma-separated: live configuration (KV) in cluster mode. */
+  natsUrl: string | null;
+  /** NATS KV bucket holding live configuration. */
+  natsConfigBucket: string;
+  /** JetStream stream the `relay` role copies the event log into. */
+  natsEventStream: string;
   /** How messages leave: auto, capture (local inbox), mx (direct to each domain's MX) or relay (smarthost). */
   deliveryTransport: 'auto' | 'capture' | 'mx' | 'relay';
   /** Smarthost URL (smtp:// or smtps://, user:pass optional). */
@@ -131,10 +147,54 @@ export const PROVIDER_LIMITS: Record<string, DestinationOverride> = {
 };
 const HOUR = 60 * MINUTE;
 
+/**
+ * Settings that change without a restart (`herald config set` in cluster mode): what traffic
+ * shaping, MX routing and logging read at each use. Everything else is read once at start.
+ */
+export const LIVE_SETTINGS = [
+  'destinationOverrides',
+  'destinationMaxConnections',
+  'destinationMaxMessagesPerConnection',
+  'destinationMessagesPerSecond',
+  'destinationBreakerFailures',
+  'destinationBreakerPauseMs',
+  'mxOverrides',
+  'logLevel',
+] as const satisfies readonly (keyof HeraldConfig)[];
+export type LiveSetting = (typeof LIVE_SETTINGS)[number];
+
+/** The roles a process can take; `roles` lists some of them. */
+export const ROLES = ['api', 'delivery', 'relay'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** `"api, delivery"` → ['api', 'delivery']. */
+export function rolesOf(config: Pick<HeraldConfig, 'roles'>): Set<Role> {
+  return new Set(config.roles.split(',').map((r) => r.trim()).filter(Boolean) as Role[]);
+}
+
 export const SETTINGS: readonly Setting[] = [
+  {
+    key: 'roles',
+    kind: 'string',
+    default: 'api,delivery',
+    doc: 'What this process does, comma-separated. `api`: the HTTP API (health endpoints are always served). `delivery`: claims and delivers queued mail. `relay`: copies the event log into the `natsEventStream` JetStream stream (needs `natsUrl`). In cluster mode run any number of processes with any roles against the same PostgreSQL.',
+  },
   { key: 'host', kind: 'string', default: '127.0.0.1', doc: 'Interface the HTTP API listens on.' },
   { key: 'port', kind: 'integer', default: 3025, min: 0, max: 65535, doc: 'Port of the HTTP API.' },
   { key: 'dataDir', kind: 'string', default: './data', doc: 'Folder for the SQLite database and the lock file.' },
+  {
+    key: 'backend',
+    kind: 'enum',
+    default: 'sqlite',
+    values: ['sqlite', 'postgres'],
+    doc: 'Where state lives. `sqlite`: one embedded file in `dataDir`, one Herald process. `postgres`: PostgreSQL at `databaseUrl`, any number of Herald processes (cluster mode, docs/scaling.md).',
+  },
+  { key: 'databaseUrl', kind: 'nullable-string', default: null, doc: 'PostgreSQL connection URL for `backend: postgres`, e.g. `postgres://herald@db.internal:5432/herald`. Its password is never printed.' },
+  { key: 'databaseSchema', kind: 'nullable-string', default: null, doc: "PostgreSQL schema Herald's tables live in, created if missing. Unset: the server's `search_path` (usually `public`)." },
+  { key: 'natsUrl', kind: 'nullable-string', default: null, doc: 'NATS server(s), e.g. `nats://10.0.0.5:4222,nats://10.0.0.6:4222`. When set, every process watches the `natsConfigBucket` KV bucket and applies the live settings written there (`herald config set`) without a restart.' },
+  { key: 'natsConfigBucket', kind: 'string', default: 'herald_config', doc: 'NATS KV bucket of live configuration; one per Herald installation. The relay keeps its cursor in `<bucket>_state`.' },
+  { key: 'natsEventStream', kind: 'string', default: 'HERALD_EVENTS', doc: 'JetStream stream (subjects `<stream in lower case>.<account>.<type>`, e.g. `herald_events.…`) the `relay` role copies every event into, for consumers and other datacenters (docs/scaling.md).' },
+  { key: 'databasePoolSize', kind: 'integer', default: 10, min: 1, max: 1000, doc: 'Most PostgreSQL connections one Herald process opens.' },
   {
     key: 'deliveryTransport',
     kind: 'enum',

@@ -5,6 +5,7 @@ import type { ClaimedMessage, DestinationClaim, MessageQueue } from '../queue/qu
 import { destinationOf } from '../queue/destination.js';
 import { DestinationShaper, type AttemptHealth } from './destination-shaper.js';
 import { DeliveryError } from './delivery-error.js';
+import type { SharedRateLimiter } from './rate-limiter.js';
 import { retryDelay } from '../queue/retry-policy.js';
 import { newEventId, type BounceEvent, type DeferredEvent, type DeliveredEvent, type DroppedEvent } from '../events/event.js';
 import type { SuppressionStore } from '../suppressions/suppression-store.js';
@@ -46,8 +47,9 @@ export class DeliveryWorker {
     private readonly config: HeraldConfig,
     private readonly log: Logger,
     shaper?: DestinationShaper,
+    private readonly rates: SharedRateLimiter | null = null,
   ) {
-    this.shaper = shaper ?? new DestinationShaper(config);
+    this.shaper = shaper ?? new DestinationShaper(config, Date.now, rates !== null);
   }
 
   start(): void {
@@ -139,7 +141,16 @@ export class DeliveryWorker {
         if (retryAt !== null) wakeAt = Math.min(wakeAt, retryAt);
         continue;
       }
-      const limit = Math.min(allowed, left);
+      let limit = Math.min(allowed, left);
+      const rate = this.shaper.shapeOf(destination).messagesPerSecond;
+      if (this.rates && rate > 0) {
+        // The cluster-wide bucket: every delivery process takes from the same one.
+        limit = await this.rates.take(destination, limit, rate);
+        if (limit === 0) {
+          wakeAt = Math.min(wakeAt, Date.now() + Math.ceil(1000 / rate));
+          continue;
+        }
+      }
       wants.push({ destination, limit });
       left -= limit;
     }

@@ -68,9 +68,14 @@ export interface PausedDestination {
 export class DestinationShaper {
   private readonly states = new Map<string, State>();
 
+  /**
+   * @param sharedRate true when a `SharedRateLimiter` enforces `messagesPerSecond` across
+   *   processes; this shaper then leaves the rate to it and keeps only connections and the breaker.
+   */
   constructor(
     private config: ShaperConfig,
     private readonly now: () => number = Date.now,
+    private readonly sharedRate = false,
   ) {}
 
   /** Takes new limits (live reconfiguration); states in progress keep their counts. */
@@ -99,12 +104,12 @@ export class DestinationShaper {
     const now = this.now();
     const shape = this.shapeOf(destination);
     const state = this.states.get(destination);
-    if (state === undefined) return { room: Math.min(shape.maxInFlight, burst(shape)), retryAt: null };
+    if (state === undefined) return { room: this.sharedRate ? shape.maxInFlight : Math.min(shape.maxInFlight, burst(shape)), retryAt: null };
     if (state.pausedUntil > now) return { room: 0, retryAt: state.pausedUntil };
     let room = shape.maxInFlight - state.inFlight;
     if (state.probing || state.pausedUntil > 0) room = state.inFlight === 0 ? 1 : 0;
     if (room <= 0) return { room: 0, retryAt: null };
-    if (shape.messagesPerSecond > 0) {
+    if (shape.messagesPerSecond > 0 && !this.sharedRate) {
       this.refill(state, shape, now);
       const whole = Math.floor(state.tokens);
       if (whole <= 0) return { room: 0, retryAt: now + Math.ceil(((1 - state.tokens) * 1000) / shape.messagesPerSecond) };

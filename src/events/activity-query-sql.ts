@@ -2,9 +2,37 @@ import { HeraldError } from '../errors.js';
 import type { ActivityField, ActivityFilter } from './activity-query.js';
 
 /**
+ * How the compiled SQL names its parameters and folds case. `sqlite` (the default): `?` and
+ * LOWER(), which folds ASCII only. `postgres`: `$n`, numbered from `firstParam` (the statement's
+ * earlier parameters come before), and an ASCII-only fold, since PostgreSQL's LOWER() also folds
+ * other letters (by the database's locale) and results must not depend on the backend.
+ */
+export type SqlDialect = { kind: 'sqlite' } | { kind: 'postgres'; firstParam: number };
+
+const ASCII_UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+
+/** Pushes parameters and writes their placeholders, and case-folds an expression, per dialect. */
+class Params {
+  readonly values: unknown[] = [];
+  constructor(private readonly dialect: SqlDialect) {}
+
+  /** Adds a value; returns its placeholder. */
+  add(value: unknown): string {
+    this.values.push(value);
+    return this.dialect.kind === 'postgres' ? `$${this.dialect.firstParam + this.values.length - 1}` : '?';
+  }
+
+  lower(expression: string): string {
+    return this.dialect.kind === 'postgres'
+      ? `translate(${expression}, '${ASCII_UPPER}', '${ASCII_UPPER.toLowerCase()}')`
+      : `LOWER(${expression})`;
+  }
+}
+
+/**
  * Compiles an Email Activity filter into a parameterised SQL boolean expression that SQLite and
- * PostgreSQL evaluate alike (PostgreSQL callers rewrite each `?` to `$n`, in order). Values only
- * ever travel as parameters.
+ * PostgreSQL evaluate alike (see SqlDialect for how the text differs). Values only ever travel as
+ * parameters.
  *
  * `columns` maps each field to a trusted SQL column expression (never user input). Expected column
  * contents: `last_event_time` epoch milliseconds as an integer; `categories` the text of a JSON
@@ -16,14 +44,15 @@ import type { ActivityField, ActivityFilter } from './activity-query.js';
 export function activityFilterToSql(
   filter: ActivityFilter,
   columns: Record<ActivityField, string>,
+  dialect: SqlDialect = { kind: 'sqlite' },
 ): { sql: string; params: unknown[] } {
-  const params: unknown[] = [];
+  const params = new Params(dialect);
   const sql = compile(filter, columns, params);
-  return { sql, params };
+  return { sql, params: params.values };
 }
 
-// Params are pushed in the order their `?` appear in the text, which the caller's rewrite relies on.
-function compile(filter: ActivityFilter, columns: Record<ActivityField, string>, params: unknown[]): string {
+// Params are pushed in the order their placeholders appear in the text (`?` binds by position).
+function compile(filter: ActivityFilter, columns: Record<ActivityField, string>, params: Params): string {
   switch (filter.kind) {
     case 'and':
     case 'or': {
@@ -40,15 +69,16 @@ function compile(filter: ActivityFilter, columns: Record<ActivityField, string>,
     case 'contains':
       return categoryMember(columns[filter.field], filter.value, params);
     case 'time':
-      params.push(filter.at);
-      return `(${columns.last_event_time} IS NOT NULL AND ${columns.last_event_time} ${filter.op} ?)`;
-    case 'between':
-      params.push(filter.from, filter.to);
-      return `(${columns.last_event_time} IS NOT NULL AND ${columns.last_event_time} BETWEEN ? AND ?)`;
+      return `(${columns.last_event_time} IS NOT NULL AND ${columns.last_event_time} ${filter.op} ${params.add(filter.at)})`;
+    case 'between': {
+      const from = params.add(filter.from);
+      const to = params.add(filter.to);
+      return `(${columns.last_event_time} IS NOT NULL AND ${columns.last_event_time} BETWEEN ${from} AND ${to})`;
+    }
   }
 }
 
-function compileCompare(filter: Extract<ActivityFilter, { kind: 'compare' }>, column: string, params: unknown[]): string {
+function compileCompare(filter: Extract<ActivityFilter, { kind: 'compare' }>, column: string, params: Params): string {
   if (filter.field === 'categories') {
     if (filter.op === '=') return categoryMember(column, filter.value, params);
     if (filter.op === '!=') return `(NOT ${categoryMember(column, filter.value, params)})`;
@@ -57,29 +87,28 @@ function compileCompare(filter: Extract<ActivityFilter, { kind: 'compare' }>, co
       field: 'query',
     });
   }
-  params.push(filter.value);
+  const value = params.add(filter.value);
   switch (filter.op) {
     case '=':
-      return `(${column} IS NOT NULL AND ${column} = ?)`;
+      return `(${column} IS NOT NULL AND ${column} = ${value})`;
     case '!=':
-      return `(${column} IS NULL OR ${column} <> ?)`;
-    // SQLite's LIKE folds ASCII case and PostgreSQL's does not; LOWER() on both sides makes them
+      return `(${column} IS NULL OR ${column} <> ${value})`;
+    // SQLite's LIKE folds ASCII case and PostgreSQL's does not; folding both sides makes them
     // agree. ESCAPE is explicit because SQLite has no default escape and PostgreSQL's is `\`.
     case 'like':
-      return `(${column} IS NOT NULL AND LOWER(${column}) LIKE LOWER(?) ESCAPE '\\')`;
+      return `(${column} IS NOT NULL AND ${params.lower(column)} LIKE ${params.lower(value)} ESCAPE '\\')`;
     case 'not like':
-      return `(${column} IS NULL OR LOWER(${column}) NOT LIKE LOWER(?) ESCAPE '\\')`;
+      return `(${column} IS NULL OR ${params.lower(column)} NOT LIKE ${params.lower(value)} ESCAPE '\\')`;
   }
 }
 
-function compileIn(filter: Extract<ActivityFilter, { kind: 'in' }>, column: string, params: unknown[]): string {
+function compileIn(filter: Extract<ActivityFilter, { kind: 'in' }>, column: string, params: Params): string {
   if (filter.values.length === 0) return filter.negated ? '(1 = 1)' : '(1 = 0)';
   if (filter.field === 'categories') {
     const any = `(${filter.values.map((value) => categoryMember(column, value, params)).join(' OR ')})`;
     return filter.negated ? `(NOT ${any})` : any;
   }
-  params.push(...filter.values);
-  const list = filter.values.map(() => '?').join(', ');
+  const list = filter.values.map((value) => params.add(value)).join(', ');
   return filter.negated
     ? `(${column} IS NULL OR ${column} NOT IN (${list}))`
     : `(${column} IS NOT NULL AND ${column} IN (${list}))`;
@@ -92,7 +121,6 @@ function compileIn(filter: Extract<ActivityFilter, { kind: 'in' }>, column: stri
  * `column <> REPLACE(column, needle, '')` is a substring test that SQLite and PostgreSQL both
  * evaluate case-sensitively, which LIKE is not (SQLite folds ASCII case), and it needs no escaping.
  */
-function categoryMember(column: string, value: string, params: unknown[]): string {
-  params.push(JSON.stringify(value));
-  return `(${column} IS NOT NULL AND ${column} <> REPLACE(${column}, ?, ''))`;
+function categoryMember(column: string, value: string, params: Params): string {
+  return `(${column} IS NOT NULL AND ${column} <> REPLACE(${column}, ${params.add(JSON.stringify(value))}, ''))`;
 }

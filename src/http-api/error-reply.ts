@@ -21,6 +21,9 @@ function fromFastify(error: FastifyError): HeraldError {
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new HeraldError('HERALD_ERR_BAD_JSON', { message: `Bad Request: ${error.message}` });
     default:
+      if (isStoreUnavailable(error)) {
+        return new HeraldError('HERALD_ERR_SERVICE_UNAVAILABLE', { message: 'The store is unavailable; nothing of this request was accepted. Retry later.', cause: error });
+      }
       if (error instanceof SyntaxError || error.statusCode === 400) {
         return new HeraldError('HERALD_ERR_BAD_JSON', { message: `Bad Request: ${error.message}` });
       }
@@ -30,8 +33,28 @@ function fromFastify(error: FastifyError): HeraldError {
   }
 }
 
+/**
+ * The store cannot be reached or refuses work for now (PostgreSQL down, restarting or out of
+ * connections; SQLite locked past its timeout): the request was not accepted and may be retried.
+ */
+function isStoreUnavailable(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    // PostgreSQL SQLSTATE class 08 (connection exception), 57P01–57P03 (shutting down, cannot
+    // connect now), 53300 (too many connections); Node's socket errors; SQLite's busy and locked.
+    if (/^08|^57P0[123]$|^53300$/.test(code)) return true;
+    if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'SQLITE_BUSY', 'SQLITE_LOCKED'].includes(code)) return true;
+  }
+  const message = error instanceof Error ? error.message : '';
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(message);
+}
+
+/** Seconds a client should wait after a 503, as `Retry-After`. */
+const RETRY_AFTER_S = 5;
+
 export function handleError(error: FastifyError | HeraldError, request: FastifyRequest, reply: FastifyReply): void {
   const herald = error instanceof HeraldError ? error : fromFastify(error);
+  if (herald.status === 503) void reply.header('retry-after', String(RETRY_AFTER_S));
   if (herald.status >= 500) request.log.error({ err: error }, 'request failed');
   else request.log.info({ code: herald.code, field: herald.field, status: herald.status }, 'request refused');
   void reply.status(herald.status).send(errorBody(herald));

@@ -1,7 +1,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Backend } from '../backends/backend.js';
-import type { HeraldConfig } from '../config/settings.js';
+import { rolesOf, type HeraldConfig } from '../config/settings.js';
 import { HeraldError } from '../errors.js';
 import { handleError } from './error-reply.js';
 import { acceptOnlyJson } from './json-body.js';
@@ -21,7 +21,11 @@ export interface HttpApi {
   drain(): void;
 }
 
-export function buildHttpApi(backend: Backend, config: HeraldConfig, log: Logger): HttpApi {
+/**
+ * The Fastify app: health endpoints always, the API when this process has the `api` role (a
+ * delivery-only process still answers /healthz and /readyz for its orchestrator).
+ */
+export function buildHttpApi(backend: Backend, config: HeraldConfig, log: Logger, options: { configVersion?: () => number } = {}): HttpApi {
   let draining = false;
   const app: FastifyInstance = Fastify({
     loggerInstance: log.child({ component: 'http-api' }) as FastifyBaseLogger,
@@ -50,8 +54,10 @@ export function buildHttpApi(backend: Backend, config: HeraldConfig, log: Logger
       if (draining) throw new HeraldError('HERALD_ERR_SERVICE_UNAVAILABLE');
     },
     isDraining: () => draining,
+    configVersion: options.configVersion ?? (() => 0),
   };
   healthRoutes(app, ctx);
+  if (!rolesOf(config).has('api')) return { app, drain: () => void (draining = true) };
   mailSendRoutes(app, ctx);
   messageRoutes(app, ctx);
   apiKeyRoutes(app, ctx);

@@ -9,7 +9,7 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
     level,
     base: { service: 'herald' },
     redact: {
-      paths: ['req.headers.authorization', 'headers.authorization', '*.password', '*.pass', '*.apiKey', '*.api_key', 'smtpRelay'],
+      paths: ['req.headers.authorization', 'headers.authorization', '*.password', '*.pass', '*.apiKey', '*.api_key', 'smtpRelay', 'databaseUrl', '*.databaseUrl', '*.connectionString'],
       censor: '[redacted]',
     },
   };

@@ -1,5 +1,7 @@
 import { beforeEach, afterEach } from 'node:test';
 import { rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { openBackend, type Backend } from '../../src/backends/backend.js';
 import { loadConfig } from '../../src/config/load.js';
 import { tempDataDir } from '../support/test-herald.js';
@@ -14,6 +16,24 @@ export interface BackendUnderTest {
 
 type Factory = () => BackendUnderTest;
 
+/** The PostgreSQL every test uses (trust auth on this machine and in CI); HERALD_TEST_DATABASE_URL overrides it. */
+export const TEST_DATABASE_URL = process.env.HERALD_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** A schema of its own for each test, dropped after it: tests never see each other's rows. */
+export function freshSchema(): string {
+  return `herald_t_${randomBytes(6).toString('hex')}`;
+}
+
+export async function dropSchema(schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
+
 const FACTORIES: Record<string, Factory> = {
   sqlite: () => {
     const dataDir = tempDataDir();
@@ -21,6 +41,14 @@ const FACTORIES: Record<string, Factory> = {
       name: 'sqlite',
       open: () => openBackend(loadConfig({ env: {}, overrides: { dataDir } })),
       destroy: async () => rmSync(dataDir, { recursive: true, force: true }),
+    };
+  },
+  postgres: () => {
+    const schema = freshSchema();
+    return {
+      name: 'postgres',
+      open: () => openBackend(loadConfig({ env: {}, overrides: { backend: 'postgres', databaseUrl: TEST_DATABASE_URL, databaseSchema: schema, databasePoolSize: 8 } })),
+      destroy: () => dropSchema(schema),
     };
   },
 };

@@ -91,5 +91,14 @@ for (const [name, make] of backendsUnderTest()) {
       for (const n of names) created(await backend.domains.create(accountId, input(n), 10));
       assert.deepEqual((await backend.domains.list(accountId)).map((d) => d.domain), names);
     });
+    test('concurrent creations: one domain per name, and the limit holds', async () => {
+      const same = await Promise.all(Array.from({ length: 6 }, () => backend.domains.create(accountId, input('race.test'), 10)));
+      assert.equal(same.filter((d) => typeof d === 'object').length, 1);
+      assert.equal(same.filter((d) => d === 'duplicate').length, 5);
+      const many = await Promise.all(Array.from({ length: 8 }, (_, i) => backend.domains.create(accountId, input(`m${i}.test`), 4)));
+      assert.equal(many.filter((d) => typeof d === 'object').length, 3);
+      assert.equal(many.filter((d) => d === 'limit').length, 5);
+      assert.equal((await backend.domains.list(accountId)).length, 4);
+    });
   });
 }

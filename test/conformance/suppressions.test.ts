@@ -177,5 +177,51 @@ for (const [name, make] of backendsUnderTest()) {
       assert.deepEqual(await backend.suppressions.find(accountId, 'gone@example.com', null), { list: 'unsubscribes', groupId: null });
       assert.deepEqual(await backend.suppressions.groupMembers(accountId, g.id), ['member@example.com']);
     });
+    test('an address given twice in one call is listed once, with its last entry', async () => {
+      const s = backend.suppressions;
+      await s.add(accountId, 'bounces', [
+        { email: 'Twice@example.com', reason: 'first', status: '5.1.1' },
+        { email: 'other@example.com' },
+        { email: 'twice@EXAMPLE.com', reason: 'second', status: '5.1.2' },
+      ]);
+      const listed = await s.list(accountId, 'bounces', page);
+      assert.deepEqual(listed.map((e) => [e.email, e.reason, e.status]), [['other@example.com', null, null], ['twice@example.com', 'second', '5.1.2']]);
+      await s.add(accountId, 'bounces', []);
+      assert.equal(await s.remove(accountId, 'bounces', []), 0);
+      assert.equal(await s.remove(accountId, 'bounces', ['TWICE@example.com', 'twice@example.com']), 1);
+      assert.equal(await s.addToGroup(accountId, group(await s.createGroup(accountId, { name: 'G', description: 'g', isDefault: false }, 200)).id, ['A@x.com', 'a@x.com']), true);
+    });
+
+    test('addresses of one moment are listed by address, in code point order', async () => {
+      const s = backend.suppressions;
+      const emails = ['b@example.com', 'B.x@example.com', 'a_b@example.com', 'a-b@example.com', 'a.b@example.com', 'ab@example.com'];
+      await s.add(accountId, 'invalid_emails', emails.map((email) => ({ email })));
+      const lower = emails.map((e) => e.toLowerCase());
+      const byCodePoint = [...lower].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+      assert.deepEqual((await s.list(accountId, 'invalid_emails', page)).map((e) => e.email), byCodePoint);
+      const g = group(await s.createGroup(accountId, { name: 'G', description: 'g', isDefault: false }, 200));
+      await s.addToGroup(accountId, g.id, emails);
+      assert.deepEqual(await s.groupMembers(accountId, g.id), byCodePoint);
+    });
+
+    test('concurrent group creations respect the limit and unique names', async () => {
+      const s = backend.suppressions;
+      const made = await Promise.all(Array.from({ length: 8 }, (_, i) => s.createGroup(accountId, { name: `g${i % 6}`, description: 'd', isDefault: i % 2 === 0 }, 5)));
+      const groups = made.filter((g): g is SuppressionGroup => typeof g === 'object');
+      assert.equal(groups.length, 5);
+      assert.equal(new Set(groups.map((g) => g.name)).size, 5);
+      assert.equal(made.length - groups.length, 3);
+      const listed = await s.listGroups(accountId);
+      assert.equal(listed.length, 5);
+      assert.ok(listed.filter((g) => g.isDefault).length <= 1);
+      assert.deepEqual(listed.map((g) => g.id), [...listed.map((g) => g.id)].sort((a, b) => a - b), 'oldest (lowest id) first');
+    });
+
+    test('concurrent additions of the same addresses keep one entry each', async () => {
+      const s = backend.suppressions;
+      const emails = Array.from({ length: 20 }, (_, i) => `u${i}@example.com`);
+      await Promise.all(Array.from({ length: 6 }, (_, i) => s.add(accountId, 'unsubscribes', (i % 2 ? [...emails].reverse() : emails).map((email) => ({ email, reason: `r${i}` })))));
+      assert.equal((await s.list(accountId, 'unsubscribes', page)).length, 20);
+    });
   });
 }

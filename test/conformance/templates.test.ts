@@ -124,5 +124,41 @@ for (const [name, make] of backendsUnderTest()) {
       assert.deepEqual(seen, ids);
       assert.deepEqual((await backend.templates.list(accountId, { generations: [], limit: 2 })).templates, []);
     });
+    test('versions are kept in creation order, those of one millisecond too', async () => {
+      const t = (await backend.templates.create(accountId, { name: 't', generation: 'dynamic' }, 300))!;
+      const names = ['v0', 'v1', 'v2', 'v3', 'v4', 'v5'];
+      for (const n of names) added(await backend.templates.addVersion(accountId, t.id, version(n), 300));
+      assert.deepEqual((await backend.templates.get(accountId, t.id))!.versions.map((v) => v.name), names);
+      const listed = (await backend.templates.list(accountId, { generations: ['dynamic'], limit: 10 })).templates[0]!;
+      assert.deepEqual(listed.versions.map((v) => v.name), names);
+    });
+
+    test('an unreadable cursor gives an empty last page; an id with NUL names no template', async () => {
+      const t = (await backend.templates.create(accountId, { name: 't', generation: 'dynamic' }, 300))!;
+      const page = await backend.templates.list(accountId, { generations: ['dynamic'], limit: 10, after: 'not a cursor' });
+      assert.deepEqual(page, { templates: [], next: null, total: 1 });
+      assert.equal(await backend.templates.get(accountId, '\0'), null);
+      assert.equal(await backend.templates.rename(accountId, '\0', 'x'), null);
+      assert.equal(await backend.templates.delete(accountId, '\0'), false);
+      assert.equal(await backend.templates.addVersion(accountId, '\0', version('x'), 300), 'not_found');
+      assert.equal(await backend.templates.getVersion(accountId, t.id, '\0'), null);
+      assert.equal(await backend.templates.deleteVersion(accountId, t.id, '\0'), 'not_found');
+      assert.equal(await backend.templates.activeVersion(accountId, '\0'), null);
+    });
+
+    test('concurrent writers: the limits hold and exactly one version stays active', async () => {
+      const made = await Promise.all(Array.from({ length: 8 }, (_, i) => backend.templates.create(accountId, { name: `c${i}`, generation: 'dynamic' }, 5)));
+      assert.equal(made.filter((t) => t !== null).length, 5);
+      const t = made.find((x) => x !== null)!;
+      const outcomes = await Promise.all(Array.from({ length: 8 }, (_, i) => backend.templates.addVersion(accountId, t.id, version(`v${i}`, true), 6)));
+      assert.equal(outcomes.filter((o) => typeof o === 'object').length, 6);
+      assert.equal(outcomes.filter((o) => o === 'limit').length, 2);
+      const versions = (await backend.templates.get(accountId, t.id))!.versions;
+      assert.equal(versions.length, 6);
+      assert.equal(versions.filter((v) => v.active).length, 1);
+      const others = versions.filter((v) => !v.active);
+      await Promise.all(others.map((v) => backend.templates.activateVersion(accountId, t.id, v.id)));
+      assert.equal((await backend.templates.get(accountId, t.id))!.versions.filter((v) => v.active).length, 1);
+    });
   });
 }

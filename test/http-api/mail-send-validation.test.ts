@@ -646,7 +646,7 @@ describe('hostile JSON', () => {
   test('the server is healthy after the hostile bodies', async () => {
     const res = await herald.api('/healthz', { key: null });
     assert.equal(res.status, 200);
-    assert.deepEqual(await res.json(), { status: 'ok' });
+    assert.equal(((await res.json()) as { status: string }).status, 'ok');
   });
 });
 

@@ -59,6 +59,7 @@ export async function openSqliteBackend(dataDir: string, options: OpenBackendOpt
     domains: new SqliteDomains(durable.db, keySealer(secrets.dkimKeyEncryptionKey)),
     // Suppressions added through the API are promised to the caller: durable like templates.
     suppressions: new SqliteSuppressions(durable.db),
+    rates: null,
     async ping() {
       relaxed.db.prepare('SELECT 1').get();
     },

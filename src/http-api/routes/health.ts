@@ -1,9 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiContext } from '../api-context.js';
+import { rolesOf } from '../../config/settings.js';
 
 /** Liveness and readiness, without authentication, for load balancers and orchestrators. */
-export function healthRoutes(app: FastifyInstance, ctx: ApiContext & { isDraining(): boolean }): void {
-  app.get('/healthz', async () => ({ status: 'ok' }));
+export function healthRoutes(app: FastifyInstance, ctx: ApiContext & { isDraining(): boolean; configVersion(): number }): void {
+  // configVersion: the live configuration revision this process runs (0: none set live); every
+  // process of a cluster reports the same number once a change has reached it.
+  app.get('/healthz', async () => ({ status: 'ok', roles: [...rolesOf(ctx.config)], backend: ctx.backend.kind, configVersion: ctx.configVersion() }));
 
   app.get('/readyz', async (_request, reply) => {
     const problems: string[] = [];

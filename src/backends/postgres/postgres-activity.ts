@@ -1,0 +1,80 @@
+import type { ActivityStore, MessageDetail, MessageSummary } from '../../events/event-log.js';
+import type { ActivityField, ActivityFilter } from '../../events/activity-query.js';
+import { activityFilterToSql } from '../../events/activity-query-sql.js';
+import { rowToEvent, type EventRow } from '../sqlite/event-rows.js';
+import type { PgDatabase } from './pg-database.js';
+
+const COLUMNS: Record<ActivityField, string> = {
+  to_email: 'recipient',
+  from_email: 'from_email',
+  subject: 'subject',
+  status: 'status',
+  msg_id: 'id',
+  categories: 'categories',
+  template_id: 'template_id',
+  api_key_id: 'api_key_id',
+  last_event_time: 'last_event_time',
+  unique_args: 'custom_args',
+};
+
+interface SummaryRow {
+  id: string;
+  account_id: string;
+  from_email: string;
+  recipient: string;
+  subject: string;
+  status: MessageSummary['status'];
+  last_event: MessageSummary['lastEvent'];
+  last_event_time: number;
+  categories: string;
+  custom_args: string;
+  api_key_id: string | null;
+  template_id: string | null;
+  opens_count: number;
+  clicks_count: number;
+}
+
+/** Email Activity queries, as SqliteActivity answers them (the filter compiles for PostgreSQL). */
+export class PostgresActivity implements ActivityStore {
+  constructor(private readonly db: PgDatabase) {}
+
+  async getMessage(accountId: string, msgId: string): Promise<MessageDetail | null> {
+    // PostgreSQL text cannot hold NUL: such an id names no message (SQLite answers the same).
+    if (msgId.includes('\0')) return null;
+    const [row] = await this.db.query<SummaryRow>('SELECT * FROM messages WHERE account_id = $1 AND id = $2', [accountId, msgId]);
+    if (!row) return null;
+    const events = (await this.db.query<EventRow>('SELECT * FROM events WHERE message_id = $1 AND account_id = $2 ORDER BY seq', [msgId, accountId])).map(rowToEvent);
+    return { ...toSummary(row), events };
+  }
+
+  async queryMessages(accountId: string, filter: ActivityFilter | null, limit: number): Promise<MessageSummary[]> {
+    // $1 is the account; the filter's parameters follow; the limit comes last.
+    const where = filter ? activityFilterToSql(filter, COLUMNS, { kind: 'postgres', firstParam: 2 }) : { sql: '1 = 1', params: [] };
+    const rows = await this.db.query<SummaryRow>(
+      // id in binary order, as SQLite sorts it, whatever the database's collation.
+      `SELECT * FROM messages WHERE account_id = $1 AND (${where.sql}) ORDER BY last_event_time DESC, id COLLATE "C" LIMIT $${where.params.length + 2}`,
+      // SQLite reads a negative LIMIT as none; PostgreSQL refuses it and reads NULL as none.
+      [accountId, ...where.params, limit < 0 ? null : limit],
+    );
+    return rows.map(toSummary);
+  }
+}
+
+function toSummary(row: SummaryRow): MessageSummary {
+  return {
+    msgId: row.id,
+    accountId: row.account_id,
+    fromEmail: row.from_email,
+    toEmail: row.recipient,
+    subject: row.subject,
+    status: row.status,
+    lastEvent: row.last_event,
+    lastEventTime: row.last_event_time,
+    categories: JSON.parse(row.categories) as string[],
+    customArgs: JSON.parse(row.custom_args) as Record<string, string>,
+    apiKeyId: row.api_key_id,
+    templateId: row.template_id,
+    opensCount: row.opens_count,
+    clicksCount: row.clicks_count,
+  };
+}
