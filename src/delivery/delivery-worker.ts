@@ -30,6 +30,8 @@ export class DeliveryWorker {
   /** Where the next scheduling round starts in `waiting`, so no destination always goes first. */
   private rotation = 0;
   private lastScan = Number.NEGATIVE_INFINITY;
+  /** Claim rounds failed in a row (the store unreachable). */
+  private failures = 0;
   private running = false;
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
@@ -107,8 +109,16 @@ export class DeliveryWorker {
           claimed = round.claimed;
           wakeAt = Math.min(wakeAt, round.wakeAt);
         }
+        if (this.failures > 0) {
+          this.log.info({ failures: this.failures }, 'the store answers again; claiming resumes');
+          this.failures = 0;
+        }
       } catch (error) {
-        this.log.error({ err: error }, 'claim failed; retrying');
+        // The store is down or restarting: back off (up to 5 s) and say so once, not every poll.
+        this.failures++;
+        if (this.failures === 1) this.log.error({ err: error }, 'claim failed; retrying with backoff until the store answers');
+        else this.log.debug({ err: error, failures: this.failures }, 'claim failed again');
+        wakeAt = Date.now() + Math.min(5000, this.config.deliveryPollMs * 2 ** Math.min(this.failures, 10));
       }
       const room = this.config.deliveryConcurrency - this.inFlight.size;
       if (claimed === 0 || room < batch) await this.idle(wakeAt);
@@ -187,7 +197,8 @@ export class DeliveryWorker {
 
   /** Sleeps until new work, a free slot, or `wakeAt` (the next scheduled message or token), whichever comes first. */
   private async idle(wakeAt: number): Promise<void> {
-    const wait = Math.min(this.config.deliveryPollMs, Math.max(0, wakeAt - Date.now()));
+    // wakeAt is at most one poll away, except while backing off from a store that is down.
+    const wait = Math.max(0, wakeAt - Date.now());
     if (this.woken || wait === 0) {
       this.woken = false;
       return;

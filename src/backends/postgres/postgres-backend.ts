@@ -38,9 +38,12 @@ export async function openPostgresBackend(settings: PostgresSettings, _options: 
     ...(settings.databaseSchema ? { options: `-c search_path=${settings.databaseSchema}` } : {}),
     connectionTimeoutMillis: 10_000,
   });
-  // An idle client losing its server (restart, failover) must not crash the process: the pool
-  // drops it and the next query opens a fresh one.
+  // A client losing its server (restart, failover, admin shutdown) emits 'error'; unheard, that
+  // would crash the process. Idle clients are reported on the pool, checked-out ones (a
+  // transaction, the LISTEN connection) on themselves: their running query rejects anyway, the
+  // pool drops them, and the next query opens a fresh connection.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new PgDatabase(pool);
   try {
     await migratePostgres(db, settings.databaseSchema);
