@@ -13,6 +13,7 @@ import { DestinationShaper } from './delivery/destination-shaper.js';
 import { HeraldError } from './errors.js';
 import { LiveConfig } from './config/live-config.js';
 import { EventRelay } from './events/event-relay.js';
+import { HeraldMetrics } from './ops/metrics.js';
 import type { Transport } from './delivery/transport.js';
 import { createApiKey } from './accounts/api-keys.js';
 import { SCOPES } from './accounts/scopes.js';
@@ -33,6 +34,8 @@ export interface RunningHerald {
   log: Logger;
   /** The live configuration this process runs (changes through NATS KV when `natsUrl` is set). */
   live: LiveConfig;
+  /** This process's Prometheus metrics (served at /metrics). */
+  metrics: HeraldMetrics;
   /** The event relay (the `relay` role), null without it. */
   relay: EventRelay | null;
   /** Per-destination traffic shaping, as live configuration last set it. */
@@ -88,9 +91,11 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
     log.level = changed.logLevel;
     if (transport instanceof MxTransport) transport.resolver.setOverrides(changed.mxOverrides);
   });
-  const worker = new DeliveryWorker(backend.queue, backend.suppressions, backend.domains, transport, config, log.child({ component: 'delivery', transport: transport.name }), shaper, backend.rates);
+  const metrics = new HeraldMetrics({ queue: backend.queue, configVersion: () => live.configVersion });
+  const metered: Backend = { ...backend, queue: metrics.meter(backend.queue) };
+  const worker = new DeliveryWorker(metered.queue, backend.suppressions, backend.domains, transport, config, log.child({ component: 'delivery', transport: transport.name }), shaper, backend.rates);
   log.info({ transport: transport.name }, transportDescription(transport.name));
-  const http = buildHttpApi(backend, config, log, { configVersion: () => live.configVersion });
+  const http = buildHttpApi(metered, config, log, { configVersion: () => live.configVersion, metrics });
   try {
     await http.app.listen({ host: config.host, port: config.port });
   } catch (error) {
@@ -128,6 +133,7 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
     firstApiKey,
     live,
     shaper,
+    metrics,
     relay: relay?.relay ?? null,
     stop() {
       stopping ??= (async () => {

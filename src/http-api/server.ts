@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Backend } from '../backends/backend.js';
 import { rolesOf, type HeraldConfig } from '../config/settings.js';
 import { HeraldError } from '../errors.js';
+import { HeraldMetrics } from '../ops/metrics.js';
 import { handleError } from './error-reply.js';
 import { acceptOnlyJson } from './json-body.js';
 import { mailSendRoutes } from './routes/mail-send.js';
@@ -25,7 +26,8 @@ export interface HttpApi {
  * The Fastify app: health endpoints always, the API when this process has the `api` role (a
  * delivery-only process still answers /healthz and /readyz for its orchestrator).
  */
-export function buildHttpApi(backend: Backend, config: HeraldConfig, log: Logger, options: { configVersion?: () => number } = {}): HttpApi {
+export function buildHttpApi(backend: Backend, config: HeraldConfig, log: Logger, options: { configVersion?: () => number; metrics?: HeraldMetrics } = {}): HttpApi {
+  const metrics = options.metrics ?? new HeraldMetrics({ process: false });
   let draining = false;
   const app: FastifyInstance = Fastify({
     loggerInstance: log.child({ component: 'http-api' }) as FastifyBaseLogger,
@@ -45,6 +47,10 @@ export function buildHttpApi(backend: Backend, config: HeraldConfig, log: Logger
     handleError(new HeraldError('HERALD_ERR_NOT_FOUND', { message: `No route ${request.method} ${request.url.split('?')[0]}` }), request, reply);
   });
   app.addHook('onResponse', async (request, reply) => {
+    // Routes as declared (`/v3/messages/:msg_id`), never the raw URL: labels stay bounded.
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.httpRequests.inc({ route, method: request.method, status: String(reply.statusCode) });
+    if (route === '/v3/mail/send') metrics.acceptSeconds.observe({ status_class: `${String(reply.statusCode)[0]}xx` }, reply.elapsedTime / 1000);
     request.log.debug({ method: request.method, url: request.routeOptions.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
   });
   const ctx = {
@@ -57,6 +63,8 @@ export function buildHttpApi(backend: Backend, config: HeraldConfig, log: Logger
     configVersion: options.configVersion ?? (() => 0),
   };
   healthRoutes(app, ctx);
+  // Prometheus text format; unauthenticated like the health endpoints, and holding no tenant data.
+  app.get('/metrics', async (_request, reply) => reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()));
   if (!rolesOf(config).has('api')) return { app, drain: () => void (draining = true) };
   mailSendRoutes(app, ctx);
   messageRoutes(app, ctx);
