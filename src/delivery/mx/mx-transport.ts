@@ -5,7 +5,7 @@ import { isSessionFailure } from '../classify-reply.js';
 import type { DestinationShaper } from '../destination-shaper.js';
 import type { OutgoingMessage, SendResult, Transport } from '../transport.js';
 import { SmtpPool } from '../smtp/smtp-pool.js';
-import { DEFAULT_TIMEOUTS, type SmtpTimeouts } from '../smtp/smtp-timeouts.js';
+import { timeoutsFromSettings } from '../smtp/smtp-timeouts.js';
 import { parseServer } from './dns-client.js';
 import { MxResolver } from './mx-resolver.js';
 
@@ -71,17 +71,7 @@ export class MxTransport implements Transport {
       cacheSize: config.dnsCacheSize,
     });
     this.closeGraceMs = options.closeGraceMs ?? 1000;
-    const cap = (ms: number): number => Math.min(ms, config.smtpSocketTimeoutMs);
-    const timeouts: Partial<SmtpTimeouts> = {
-      connect: config.smtpConnectTimeoutMs,
-      greeting: config.smtpGreetingTimeoutMs,
-      command: cap(DEFAULT_TIMEOUTS.command),
-      mail: cap(DEFAULT_TIMEOUTS.mail),
-      rcpt: cap(DEFAULT_TIMEOUTS.rcpt),
-      dataInit: cap(DEFAULT_TIMEOUTS.dataInit),
-      dataBlock: cap(DEFAULT_TIMEOUTS.dataBlock),
-      dataEnd: cap(DEFAULT_TIMEOUTS.dataEnd),
-    };
+    const timeouts = timeoutsFromSettings(config);
     this.pool = new SmtpPool({
       // Every message the worker holds may wait for a connection; its concurrency is the real bound.
       maxQueued: Math.max(10_000, config.deliveryConcurrency),

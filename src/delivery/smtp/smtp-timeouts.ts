@@ -43,3 +43,21 @@ export function resolveTimeouts(given: Partial<SmtpTimeouts> | undefined): SmtpT
   }
   return timeouts;
 }
+
+/**
+ * The timeouts Herald's settings ask for: connect and greeting as configured, and every wait for a
+ * reply capped at `smtpSocketTimeoutMs`, under which the RFC 5321 §4.5.3.2 values hold.
+ */
+export function timeoutsFromSettings(settings: { smtpConnectTimeoutMs: number; smtpGreetingTimeoutMs: number; smtpSocketTimeoutMs: number }): Partial<SmtpTimeouts> {
+  const cap = (ms: number): number => Math.min(ms, settings.smtpSocketTimeoutMs);
+  return {
+    connect: settings.smtpConnectTimeoutMs,
+    greeting: settings.smtpGreetingTimeoutMs,
+    command: cap(DEFAULT_TIMEOUTS.command),
+    mail: cap(DEFAULT_TIMEOUTS.mail),
+    rcpt: cap(DEFAULT_TIMEOUTS.rcpt),
+    dataInit: cap(DEFAULT_TIMEOUTS.dataInit),
+    dataBlock: cap(DEFAULT_TIMEOUTS.dataBlock),
+    dataEnd: cap(DEFAULT_TIMEOUTS.dataEnd),
+  };
+}

@@ -1,7 +1,7 @@
 import type { HeraldConfig } from '../../config/settings.js';
 import type { OutgoingMessage, SendResult, Transport } from '../transport.js';
 import { SmtpPool, type SmtpDestination } from './smtp-pool.js';
-import { DEFAULT_TIMEOUTS, type SmtpTimeouts } from './smtp-timeouts.js';
+import { timeoutsFromSettings } from './smtp-timeouts.js';
 
 /** The settings the relay transport reads: the smtpRelay* and smtp* settings. */
 export type SmtpTransportConfig = Pick<
@@ -46,18 +46,7 @@ export class SmtpTransport implements Transport {
     const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
     this.destination = { host, port: url.port ? Number(url.port) : secure ? 465 : 587 };
     this.closeGraceMs = options.closeGraceMs ?? 1000;
-    // smtpSocketTimeoutMs caps every wait for a reply; under it the RFC 5321 §4.5.3.2 values hold.
-    const cap = (ms: number): number => Math.min(ms, config.smtpSocketTimeoutMs);
-    const timeouts: Partial<SmtpTimeouts> = {
-      connect: config.smtpConnectTimeoutMs,
-      greeting: config.smtpGreetingTimeoutMs,
-      command: cap(DEFAULT_TIMEOUTS.command),
-      mail: cap(DEFAULT_TIMEOUTS.mail),
-      rcpt: cap(DEFAULT_TIMEOUTS.rcpt),
-      dataInit: cap(DEFAULT_TIMEOUTS.dataInit),
-      dataBlock: cap(DEFAULT_TIMEOUTS.dataBlock),
-      dataEnd: cap(DEFAULT_TIMEOUTS.dataEnd),
-    };
+    const timeouts = timeoutsFromSettings(config);
     this.pool = new SmtpPool({
       maxConnections: config.smtpPoolSize,
       // Every message the worker holds may wait here; the worker's concurrency is the real bound.
