@@ -1,4 +1,6 @@
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
+import * as base64 from 'nodemailer/lib/base64/index.js';
+import * as qp from 'nodemailer/lib/qp/index.js';
 import type Mail from 'nodemailer/lib/mailer/index.js';
 import type { Address, MailRequest } from './mail-request.js';
 import { renderTemplatePart, type TemplatePart } from './render-template.js';
@@ -24,6 +26,12 @@ export interface ComposeInput {
  * request, else the template. A part that fails to render throws a TemplateRenderError.
  */
 export async function composeMessage(input: ComposeInput): Promise<Buffer> {
+  const root = new MailComposer(mailOptions(input)).compile();
+  return buildSync(root) ?? root.build();
+}
+
+/** The nodemailer message options for one personalization (see composeMessage). */
+export function mailOptions(input: ComposeInput): Mail.Options {
   const { request } = input;
   const p = request.personalizations[input.personalizationIndex];
   if (!p) throw new Error(`personalization ${input.personalizationIndex} missing from request`);
@@ -61,7 +69,89 @@ export async function composeMessage(input: ComposeInput): Promise<Buffer> {
   if (textBody !== undefined) options.text = textBody;
   if (htmlBody !== undefined) options.html = htmlBody;
   if (others.length > 0) options.alternatives = others.map((c) => ({ contentType: c.type, content: sub(c.value) }));
-  return new MailComposer(options).compile().build();
+  return options;
+}
+
+/**
+ * The parts of nodemailer's MimeNode that its `build()` reads. `build()` streams the tree through
+ * PassThroughs, encoder transforms and a pipeline per node, with a setImmediate between steps:
+ * most of the cost of composing. For a tree whose contents are all in memory, `buildSync` writes
+ * the same bytes without streams: the same `buildHeaders()`, the same boundaries, the same encoders
+ * fed the whole content as one chunk (their output does not depend on how the input is split), and
+ * the same final line break.
+ */
+interface MimeNodeInternals {
+  content?: unknown;
+  _raw?: unknown;
+  _transforms: unknown[];
+  _processFuncs: unknown[];
+  newline?: unknown;
+  multipart: string | false;
+  boundary: string | false;
+  contentType?: string;
+  childNodes: MimeNodeInternals[];
+  buildHeaders(): string;
+  getTransferEncoding(): string | false;
+}
+
+/**
+ * The message `node.build()` would produce, or null when the tree holds anything that only the
+ * streaming build handles (streams, files, URLs, raw nodes, transforms): the caller falls back.
+ * Exported for the test that compares it with `build()` byte for byte.
+ */
+export function buildSync(root: unknown): Buffer | null {
+  const node = root as MimeNodeInternals;
+  if (node._transforms.length > 0 || node._processFuncs.length > 0 || node.newline) return null;
+  const parts: (string | Buffer)[] = [];
+  if (!appendNode(node, parts)) return null;
+  let out = Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p)));
+  // mime-node's LastNewline: the message ends with a line break.
+  const last = out.length > 0 ? out[out.length - 1] : undefined;
+  if (last === 0x0d) out = Buffer.concat([out, Buffer.from('\n')]);
+  else if (last !== 0x0a) out = Buffer.concat([out, Buffer.from('\r\n')]);
+  return out;
+}
+
+function appendNode(node: MimeNodeInternals, parts: (string | Buffer)[]): boolean {
+  if (node._raw) return false;
+  const content = node.content;
+  if (content && typeof content !== 'string' && !Buffer.isBuffer(content)) return false;
+  parts.push(node.buildHeaders() + '\r\n\r\n');
+  if (content) {
+    const encoding = node.getTransferEncoding();
+    const bytes: Buffer = typeof content === 'string' ? Buffer.from(content, 'utf8') : (content as Buffer);
+    if (encoding === 'base64') parts.push(runEncoder(new base64.Encoder({}), bytes));
+    else if (encoding === 'quoted-printable') parts.push(runEncoder(new qp.Encoder({ binary: !/^text\//i.test(node.contentType ?? '') } as qp.EncoderOptions), bytes));
+    else parts.push(bytes);
+  }
+  if (node.multipart) {
+    for (let i = 0; i < node.childNodes.length; i++) {
+      parts.push((i > 0 ? '\r\n' : '') + '--' + String(node.boundary) + '\r\n');
+      if (!appendNode(node.childNodes[i]!, parts)) return false;
+    }
+    parts.push('\r\n--' + String(node.boundary) + '--\r\n');
+  }
+  return true;
+}
+
+/** Runs a nodemailer encoder transform over one chunk synchronously, collecting what it pushes. */
+function runEncoder(encoder: import('node:stream').Transform, input: Buffer): Buffer {
+  const out: Buffer[] = [];
+  const e = encoder as unknown as {
+    push(chunk: Buffer | string, encoding?: BufferEncoding): boolean;
+    _transform(chunk: Buffer, encoding: string, done: (error?: Error | null) => void): void;
+    _flush(done: (error?: Error | null) => void): void;
+  };
+  e.push = (chunk, encoding) => {
+    out.push(typeof chunk === 'string' ? Buffer.from(chunk, encoding ?? 'utf8') : chunk);
+    return true;
+  };
+  const check = (error?: Error | null): void => {
+    if (error) throw error;
+  };
+  e._transform(input, 'buffer', check);
+  e._flush(check);
+  return Buffer.concat(out);
 }
 
 /**
