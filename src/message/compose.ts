@@ -1,6 +1,7 @@
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import * as base64 from 'nodemailer/lib/base64/index.js';
 import * as qp from 'nodemailer/lib/qp/index.js';
+import MimeNode from 'nodemailer/lib/mime-node/index.js';
 import type Mail from 'nodemailer/lib/mailer/index.js';
 import type { Address, MailRequest } from './mail-request.js';
 import { renderTemplatePart, type TemplatePart } from './render-template.js';
@@ -70,6 +71,27 @@ export function mailOptions(input: ComposeInput): Mail.Options {
   if (htmlBody !== undefined) options.html = htmlBody;
   if (others.length > 0) options.alternatives = others.map((c) => ({ contentType: c.type, content: sub(c.value) }));
   return options;
+}
+
+/**
+ * MimeNode normalises a header key (three regular expressions) on every setHeader and getHeader:
+ * a dozen times per node, for the same few keys. The result depends on the key alone, so it is
+ * remembered, for at most MAX_HEADER_KEYS distinct keys (custom header names come from requests).
+ */
+const MAX_HEADER_KEYS = 1000;
+{
+  const proto = MimeNode.prototype as unknown as { _normalizeHeaderKey(this: unknown, key: unknown): string };
+  const normalize = proto._normalizeHeaderKey;
+  const known = new Map<string, string>();
+  proto._normalizeHeaderKey = function (key) {
+    if (typeof key !== 'string') return normalize.call(this, key);
+    let normalized = known.get(key);
+    if (normalized === undefined) {
+      normalized = normalize.call(this, key);
+      if (known.size < MAX_HEADER_KEYS) known.set(key, normalized);
+    }
+    return normalized;
+  };
 }
 
 /**
