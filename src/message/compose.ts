@@ -2,6 +2,7 @@ import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import * as base64 from 'nodemailer/lib/base64/index.js';
 import * as qp from 'nodemailer/lib/qp/index.js';
 import MimeNode from 'nodemailer/lib/mime-node/index.js';
+import { foldLines } from 'nodemailer/lib/mime-funcs/index.js';
 import type Mail from 'nodemailer/lib/mailer/index.js';
 import type { Address, MailRequest } from './mail-request.js';
 import { renderTemplatePart, type TemplatePart } from './render-template.js';
@@ -27,8 +28,92 @@ export interface ComposeInput {
  * request, else the template. A part that fails to render throws a TemplateRenderError.
  */
 export async function composeMessage(input: ComposeInput): Promise<Buffer> {
+  const key = shareKey(input);
+  if (key !== null) {
+    let known = shared.get(input.request);
+    if (!known) shared.set(input.request, (known = new Map()));
+    const hit = known.get(key);
+    if (hit) return fromShared(hit, input);
+    const root = new MailComposer(mailOptions(input)).compile();
+    const raw = buildSync(root);
+    if (raw === null) return root.build();
+    if (known.size < MAX_SHARED_PER_REQUEST) known.set(key, toShared(root, raw));
+    return raw;
+  }
   const root = new MailComposer(mailOptions(input)).compile();
   return buildSync(root) ?? root.build();
+}
+
+/**
+ * Personalizations of one request usually differ only in their recipients: To, Cc (and Bcc,
+ * which is never written) and the Message-ID are then the only header fields that differ, and
+ * the body is the same bytes. Such a message is made from the first one composed for the
+ * request: its header fields with To, Cc and Message-ID written again by nodemailer's own
+ * encoder and folding (MimeNode.encodeHeaderValue, foldLines at 76, as buildHeaders does), and
+ * its body as is. Multipart boundaries are then shared by those messages, which MIME allows.
+ */
+interface SharedMessage {
+  root: MimeNodeInternals;
+  /** Header fields, folded, without their line breaks between them. */
+  fields: string[];
+  to: number;
+  cc: number;
+  messageId: number;
+  /** From the blank line after the header to the end. */
+  body: Buffer;
+}
+
+const MAX_SHARED_PER_REQUEST = 8; // distinct personalization shapes remembered per request
+const shared = new WeakMap<MailRequest, Map<string, SharedMessage | null>>();
+
+/**
+ * Everything except To, Cc and Message-ID that goes into a personalization's message, as a
+ * string: two personalizations with the same key make the same message but for those fields.
+ * Null when sharing is not worth it (a request of one personalization).
+ */
+function shareKey(input: ComposeInput): string | null {
+  const { request } = input;
+  if (request.personalizations.length < 2) return null;
+  const p = request.personalizations[input.personalizationIndex];
+  if (!p || p.to.length === 0) return null;
+  return JSON.stringify([p.from ?? null, p.subject ?? null, p.headers, p.substitutions, p.dynamicTemplateData ?? null, p.cc.length > 0, input.date, input.hostname]);
+}
+
+function toShared(root: unknown, raw: Buffer): SharedMessage | null {
+  const end = raw.indexOf('\r\n\r\n');
+  if (end < 0) return null;
+  const fields: string[] = [];
+  for (const line of raw.toString('utf8', 0, end).split('\r\n')) {
+    if ((line.startsWith(' ') || line.startsWith('\t')) && fields.length > 0) fields[fields.length - 1] += `\r\n${line}`;
+    else fields.push(line);
+  }
+  const find = (name: string): number | null => {
+    const at = fields.flatMap((f, i) => (f.startsWith(`${name}: `) ? [i] : []));
+    return at.length === 1 ? at[0]! : at.length === 0 ? -1 : null;
+  };
+  const to = find('To');
+  const cc = find('Cc');
+  const messageId = find('Message-ID');
+  if (to === null || to < 0 || cc === null || messageId === null || messageId < 0) return null;
+  return { root: root as MimeNodeInternals, fields, to, cc, messageId, body: raw.subarray(end) };
+}
+
+function fromShared(s: SharedMessage | null, input: ComposeInput): Promise<Buffer> | Buffer {
+  if (s === null) {
+    const root = new MailComposer(mailOptions(input)).compile();
+    return buildSync(root) ?? root.build();
+  }
+  const p = input.request.personalizations[input.personalizationIndex]!;
+  const fields = s.fields.slice();
+  const field = (key: string, value: unknown): string => foldLines(`${key}: ${s.root.encodeHeaderValue(key, value)}`, 76);
+  fields[s.to] = field('To', p.to.map(toNodemailer));
+  if (s.cc >= 0) fields[s.cc] = field('Cc', p.cc.map(toNodemailer));
+  fields[s.messageId] = field('Message-ID', messageIdOf(input));
+  return Buffer.concat([Buffer.from(fields.join('\r\n'), 'utf8'), s.body]);
+}
+
+function messageIdOf(input: ComposeInput): string {
+  return `<${input.messageId}@${input.hostname}>`;
 }
 
 /** The nodemailer message options for one personalization (see composeMessage). */
@@ -53,7 +138,7 @@ export function mailOptions(input: ComposeInput): Mail.Options {
     from: toNodemailer(p.from ?? request.from),
     to: p.to.map(toNodemailer),
     subject: oneLine(subject !== undefined ? sub(subject) : (fromTemplate('subject') ?? '')),
-    messageId: `<${input.messageId}@${input.hostname}>`,
+    messageId: messageIdOf(input),
     date: new Date(input.date),
     headers: mapValues({ ...request.headers, ...p.headers }, (v) => oneLine(sub(v))),
     attachments: request.attachments.map((a) => ({
@@ -114,6 +199,7 @@ interface MimeNodeInternals {
   childNodes: MimeNodeInternals[];
   buildHeaders(): string;
   getTransferEncoding(): string | false;
+  encodeHeaderValue(key: string, value: unknown): string;
 }
 
 /**

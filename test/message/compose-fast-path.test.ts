@@ -108,6 +108,12 @@ function input(r: MailRequest): ComposeInput {
   return { request: r, personalizationIndex: 0, messageId: 'msg-123', hostname: 'herald.test', date: Date.UTC(2026, 0, 2, 3, 4, 5) };
 }
 
+/** Multipart boundaries are random per composer: numbered in order of appearance instead. */
+function sameBoundaries(message: string): string {
+  const boundaries = [...message.matchAll(/boundary="([^"]+)"/g)].map((m) => m[1]!);
+  return boundaries.reduce((out, b, i) => out.split(b).join(`BOUNDARY-${i}`), message);
+}
+
 function headersOf(m: ParsedMail): [string, string][] {
   return m.headerLines.map((h) => [h.key, h.line.replace(/boundary="[^"]*"/g, 'boundary=…')] as [string, string]).sort();
 }
@@ -138,6 +144,31 @@ describe('compose without streams', () => {
         assert.equal(a.cid, b.cid);
         assert.ok(a.content.equals(b.content));
       });
+    });
+  }
+
+  const shapes: [string, Partial<MailRequest>][] = [
+    ['text', {}],
+    ['text and html with an attachment', { content: [{ type: 'text/plain', value: latin }, { type: 'text/html', value: `<p>${longLine}</p>` }], attachments: [{ content: png, filename: 'logo.png', type: 'image/png', disposition: 'attachment' }] }],
+    ['custom headers with a To of their own', { headers: { To: 'ignored@example.com', 'X-Campaign': 'c1' } }],
+  ];
+  for (const [name, shape] of shapes) {
+    test(`personalizations sharing one message (${name}) are what MailComposer makes for each`, async () => {
+      const ps: Personalization[] = [
+        personalization({ to: [{ email: 'first@example.com', name: 'First' }] }),
+        personalization({ to: [{ email: 'zweite@example.com', name: 'Zweite Empfängerin mit einem recht langen Namen, der gefaltet wird' }, { email: 'x@example.com' }] }),
+        personalization({ to: [{ email: 'third@example.com' }], cc: [{ email: 'cc@example.com', name: 'Cé' }], bcc: [{ email: 'b@example.com' }] }),
+        personalization({ to: [{ email: 'fourth@example.com' }], cc: [{ email: 'cc2@example.com' }] }),
+        personalization({ to: [{ email: 'fifth@example.com' }], subject: 'Own subject' }),
+        personalization({ to: [{ email: 'sixth@example.com' }] }),
+      ];
+      const r = request({ ...shape, personalizations: ps });
+      for (let i = 0; i < ps.length; i++) {
+        const at = { ...input(r), personalizationIndex: i, messageId: `msg-${i}` };
+        const fast = await composeMessage(at);
+        const slow = await new MailComposer(mailOptions(at)).compile().build();
+        assert.equal(sameBoundaries(fast.toString('utf8')), sameBoundaries(slow.toString('utf8')), `personalization ${i}`);
+      }
     });
   }
 

@@ -9,6 +9,10 @@ import { eventToRow } from './event-rows.js';
 import { UPSERT_SUPPRESSION } from './sqlite-suppressions.js';
 import { autoSuppression } from '../../suppressions/auto-suppress.js';
 
+/** Parsed requests kept, and the largest payload kept (chars): big attachments are parsed each time. */
+const CACHED_REQUESTS = 256;
+const CACHED_REQUEST_MAX_CHARS = 256 * 1024;
+
 interface ClaimableRow {
   message_id: string;
   attempts: number;
@@ -37,6 +41,13 @@ export class SqliteQueue implements MessageQueue {
   private readonly stmt;
 
   private readonly db: Database.Database;
+  /**
+   * Parsed request payloads by request id, least recently used first. A request's messages are
+   * claimed over many claims; a payload is written once and never changed, so the same parsed
+   * object serves them all (and lets the composer reuse work across personalizations). Callers
+   * must not modify it.
+   */
+  private readonly requests = new Map<string, MailRequest>();
 
   constructor(private readonly connections: SqliteConnections) {
     this.ready.setMaxListeners(0);
@@ -168,17 +179,23 @@ export class SqliteQueue implements MessageQueue {
 
   /** Loads the messages and requests of leased rows. */
   private load(rows: ClaimableRow[], leaseUntil: number): ClaimedMessage[] {
-    const requests = new Map<string, MailRequest>();
     const out: ClaimedMessage[] = [];
     for (const row of rows) {
       const m = this.stmt.messageById.get(row.message_id) as MessageRow | undefined;
       if (!m) continue;
-      let request = requests.get(m.request_id);
-      if (!request) {
+      let request = this.requests.get(m.request_id);
+      if (request) {
+        // Most recently used last.
+        this.requests.delete(m.request_id);
+        this.requests.set(m.request_id, request);
+      } else {
         const r = this.stmt.requestById.get(m.request_id) as { payload: string } | undefined;
         if (!r) continue;
         request = JSON.parse(r.payload) as MailRequest;
-        requests.set(m.request_id, request);
+        if (r.payload.length <= CACHED_REQUEST_MAX_CHARS) {
+          this.requests.set(m.request_id, request);
+          if (this.requests.size > CACHED_REQUESTS) this.requests.delete(this.requests.keys().next().value!);
+        }
       }
       out.push({ message: rowToMessage(m), request, attempts: row.attempts, leaseUntil });
     }
