@@ -28,48 +28,81 @@ export interface ComposeInput {
  * request, else the template. A part that fails to render throws a TemplateRenderError.
  */
 export async function composeMessage(input: ComposeInput): Promise<Buffer> {
+  const options = mailOptions(input);
+  const p = input.request.personalizations[input.personalizationIndex]!;
+  const recipients = { to: p.to, cc: p.cc, messageId: messageIdOf(input) };
+  // Messages alike but for recipients, Message-ID, Subject and Date, across requests.
+  const { to, cc, subject, messageId, date, ...rest } = options;
+  const alike = p.to.length > 0 ? JSON.stringify([rest, cc !== undefined, !subject]) : null;
+  if (alike !== null && alike.length <= MAX_ALIKE_KEY_CHARS) {
+    const hit = alike_.get(alike);
+    if (hit !== undefined) {
+      alike_.delete(alike);
+      alike_.set(alike, hit);
+      if (hit !== null) return fromShared(hit, { ...recipients, subject: subject || undefined, date: new Date(input.date) });
+    }
+    const root = new MailComposer(options).compile();
+    const raw = buildSync(root);
+    if (raw === null) return root.build();
+    alike_.set(alike, toShared(root, raw));
+    if (alike_.size > MAX_ALIKE) alike_.delete(alike_.keys().next().value!);
+    return raw;
+  }
+  // Larger messages (attachments): alike within one request.
   const key = shareKey(input);
   if (key !== null) {
     let known = shared.get(input.request);
     if (!known) shared.set(input.request, (known = new Map()));
     const hit = known.get(key);
-    if (hit) return fromShared(hit, input);
-    const root = new MailComposer(mailOptions(input)).compile();
+    if (hit) return fromShared(hit, recipients);
+    const root = new MailComposer(options).compile();
     const raw = buildSync(root);
     if (raw === null) return root.build();
     if (known.size < MAX_SHARED_PER_REQUEST) known.set(key, toShared(root, raw));
     return raw;
   }
-  const root = new MailComposer(mailOptions(input)).compile();
+  const root = new MailComposer(options).compile();
   return buildSync(root) ?? root.build();
 }
 
 /**
- * Personalizations of one request usually differ only in their recipients: To, Cc (and Bcc,
- * which is never written) and the Message-ID are then the only header fields that differ, and
- * the body is the same bytes. Such a message is made from the first one composed for the
- * request: its header fields with To, Cc and Message-ID written again by nodemailer's own
- * encoder and folding (MimeNode.encodeHeaderValue, foldLines at 76, as buildHeaders does), and
- * its body as is. Multipart boundaries are then shared by those messages, which MIME allows.
+ * Messages are often alike but for their recipients: the personalizations of one request, and
+ * the requests of one sender that differ only in recipients and subject. Then To, Cc (Bcc is
+ * never written), Message-ID, Subject and Date are the only header fields that differ, and the
+ * body is the same bytes. Such a message is made from one composed before: its header fields
+ * with those written again by nodemailer's own encoder and folding (MimeNode.encodeHeaderValue,
+ * foldLines at 76, as buildHeaders does), and its body as is. Multipart boundaries are then
+ * shared by those messages, which MIME allows.
+ *
+ * Alike is decided on everything else that goes into the message (the composer's options but
+ * those fields), for messages whose options fit in MAX_ALIKE_KEY_CHARS, over the last MAX_ALIKE
+ * such messages. Larger ones (attachments) are shared only within a request, keyed on the
+ * personalization's own fields.
  */
 interface SharedMessage {
   root: MimeNodeInternals;
   /** Header fields, folded, without their line breaks between them. */
   fields: string[];
+  /** Indexes in `fields`; -1 when absent. */
   to: number;
   cc: number;
   messageId: number;
+  subject: number;
+  date: number;
   /** From the blank line after the header to the end. */
   body: Buffer;
 }
 
+const MAX_ALIKE = 64;
+const MAX_ALIKE_KEY_CHARS = 64 * 1024;
+const alike_ = new Map<string, SharedMessage | null>();
 const MAX_SHARED_PER_REQUEST = 8; // distinct personalization shapes remembered per request
 const shared = new WeakMap<MailRequest, Map<string, SharedMessage | null>>();
 
 /**
  * Everything except To, Cc and Message-ID that goes into a personalization's message, as a
- * string: two personalizations with the same key make the same message but for those fields.
- * Null when sharing is not worth it (a request of one personalization).
+ * string: two personalizations of a request with the same key make the same message but for
+ * those fields. Null when sharing is not worth it (a request of one personalization).
  */
 function shareKey(input: ComposeInput): string | null {
   const { request } = input;
@@ -94,21 +127,30 @@ function toShared(root: unknown, raw: Buffer): SharedMessage | null {
   const to = find('To');
   const cc = find('Cc');
   const messageId = find('Message-ID');
-  if (to === null || to < 0 || cc === null || messageId === null || messageId < 0) return null;
-  return { root: root as MimeNodeInternals, fields, to, cc, messageId, body: raw.subarray(end) };
+  const subject = find('Subject');
+  const date = find('Date');
+  if (to === null || to < 0 || cc === null || messageId === null || messageId < 0 || subject === null || date === null || date < 0) return null;
+  return { root: root as MimeNodeInternals, fields, to, cc, messageId, subject, date, body: raw.subarray(end) };
 }
 
-function fromShared(s: SharedMessage | null, input: ComposeInput): Promise<Buffer> | Buffer {
-  if (s === null) {
-    const root = new MailComposer(mailOptions(input)).compile();
-    return buildSync(root) ?? root.build();
-  }
-  const p = input.request.personalizations[input.personalizationIndex]!;
+interface Differences {
+  to: Address[];
+  cc: Address[];
+  messageId: string;
+  /** Written again when given: else the shared message's own (the same by its key). */
+  subject?: string | undefined;
+  date?: Date;
+}
+
+function fromShared(s: SharedMessage, d: Differences): Buffer {
   const fields = s.fields.slice();
   const field = (key: string, value: unknown): string => foldLines(`${key}: ${s.root.encodeHeaderValue(key, value)}`, 76);
-  fields[s.to] = field('To', p.to.map(toNodemailer));
-  if (s.cc >= 0) fields[s.cc] = field('Cc', p.cc.map(toNodemailer));
-  fields[s.messageId] = field('Message-ID', messageIdOf(input));
+  fields[s.to] = field('To', d.to.map(toNodemailer));
+  if (s.cc >= 0) fields[s.cc] = field('Cc', d.cc.map(toNodemailer));
+  fields[s.messageId] = field('Message-ID', d.messageId);
+  // Present exactly when the subject is not empty: that is part of the key.
+  if (d.subject !== undefined && s.subject >= 0) fields[s.subject] = field('Subject', d.subject);
+  if (d.date !== undefined) fields[s.date] = field('Date', d.date);
   return Buffer.concat([Buffer.from(fields.join('\r\n'), 'utf8'), s.body]);
 }
 

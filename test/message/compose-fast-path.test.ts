@@ -172,6 +172,24 @@ describe('compose without streams', () => {
     });
   }
 
+  test('requests alike but for recipients, subject and date are each what MailComposer makes', async () => {
+    const subjects = ['bench 1', 'bench 2', `Ünïcödé ${latin}`, '', '件名 😀 '.repeat(10), 'x'.repeat(200), 'bench 3'];
+    const bodies: Partial<MailRequest>[] = [
+      { content: [{ type: 'text/plain', value: 'Same body for everyone.\r\n' }] },
+      { content: [{ type: 'text/plain', value: latin }, { type: 'text/html', value: `<p>${latin}</p>` }], headers: { 'X-Kind': 'alike' } },
+      { content: [{ type: 'text/plain', value: 'With a custom Subject header.' }], headers: { Subject: 'from the headers' } },
+    ];
+    for (const body of bodies) {
+      for (let i = 0; i < subjects.length; i++) {
+        const r = request({ ...body, subject: subjects[i], personalizations: [personalization({ to: [{ email: `r${i}@example.com`, name: i % 2 ? 'Ödön' : undefined }], cc: i === 3 ? [{ email: 'c@example.com' }] : [] })] });
+        const at = { ...input(r), messageId: `alike-${i}`, date: Date.UTC(2026, 0, 2, 3, 4, i * 7) };
+        const fast = await composeMessage(at);
+        const slow = await new MailComposer(mailOptions(at)).compile().build();
+        assert.equal(sameBoundaries(fast.toString('utf8')), sameBoundaries(slow.toString('utf8')), `subject ${JSON.stringify(subjects[i])}`);
+      }
+    }
+  });
+
   test('a tree with streamed content falls back to the streaming build', async () => {
     const { Readable } = await import('node:stream');
     const tree = new MailComposer({ from: 'a@example.com', to: 'b@example.com', text: Readable.from(['streamed']) }).compile();
