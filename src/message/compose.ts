@@ -28,41 +28,49 @@ export interface ComposeInput {
  * request, else the template. A part that fails to render throws a TemplateRenderError.
  */
 export async function composeMessage(input: ComposeInput): Promise<Buffer> {
-  const options = mailOptions(input);
-  const p = input.request.personalizations[input.personalizationIndex]!;
+  const p = input.request.personalizations[input.personalizationIndex];
+  if (!p) throw new Error(`personalization ${input.personalizationIndex} missing from request`);
   const recipients = { to: p.to, cc: p.cc, messageId: messageIdOf(input) };
-  // Messages alike but for recipients, Message-ID, Subject and Date, across requests.
-  const { to, cc, subject, messageId, date, ...rest } = options;
-  const alike = p.to.length > 0 ? JSON.stringify([rest, cc !== undefined, !subject]) : null;
-  if (alike !== null && alike.length <= MAX_ALIKE_KEY_CHARS) {
-    const hit = alike_.get(alike);
-    if (hit !== undefined) {
-      alike_.delete(alike);
-      alike_.set(alike, hit);
-      if (hit !== null) return fromShared(hit, { ...recipients, subject: subject || undefined, date: new Date(input.date) });
-    }
-    const root = new MailComposer(options).compile();
-    const raw = buildSync(root);
-    if (raw === null) return root.build();
-    alike_.set(alike, toShared(root, raw));
-    if (alike_.size > MAX_ALIKE) alike_.delete(alike_.keys().next().value!);
-    return raw;
-  }
-  // Larger messages (attachments): alike within one request.
+  // Alike within this request: keyed on the personalization's own fields, cheap to look up.
   const key = shareKey(input);
+  let known: Map<string, SharedMessage | null> | undefined;
   if (key !== null) {
-    let known = shared.get(input.request);
+    known = shared.get(input.request);
     if (!known) shared.set(input.request, (known = new Map()));
     const hit = known.get(key);
     if (hit) return fromShared(hit, recipients);
-    const root = new MailComposer(options).compile();
-    const raw = buildSync(root);
-    if (raw === null) return root.build();
-    if (known.size < MAX_SHARED_PER_REQUEST) known.set(key, toShared(root, raw));
-    return raw;
   }
-  const root = new MailComposer(options).compile();
-  return buildSync(root) ?? root.build();
+  const options = mailOptions(input);
+  let raw: Buffer | null = null;
+  let made: SharedMessage | null = null;
+  // Alike across requests but for recipients, Subject and Date: keyed on everything else.
+  const { to, cc, subject, messageId, date, ...rest } = options;
+  const alike = p.to.length > 0 ? JSON.stringify([rest, cc !== undefined, !subject]) : null;
+  if (alike !== null && alike.length <= MAX_ALIKE_KEY_CHARS) {
+    const hit = alikeMessages.get(alike);
+    if (hit !== undefined) {
+      alikeMessages.delete(alike);
+      alikeMessages.set(alike, hit);
+    }
+    if (hit) {
+      raw = fromShared(hit, { ...recipients, subject: subject || undefined, date: new Date(input.date) });
+      if (known && known.size < MAX_SHARED_PER_REQUEST) known.set(key!, toShared(hit.root, raw));
+      return raw;
+    }
+    const root = new MailComposer(options).compile();
+    raw = buildSync(root);
+    if (raw === null) return root.build();
+    made = toShared(root, raw);
+    alikeMessages.set(alike, made);
+    if (alikeMessages.size > MAX_ALIKE) alikeMessages.delete(alikeMessages.keys().next().value!);
+  } else {
+    const root = new MailComposer(options).compile();
+    raw = buildSync(root);
+    if (raw === null) return root.build();
+    if (known) made = toShared(root, raw);
+  }
+  if (known && known.size < MAX_SHARED_PER_REQUEST) known.set(key!, made);
+  return raw;
 }
 
 /**
@@ -76,8 +84,9 @@ export async function composeMessage(input: ComposeInput): Promise<Buffer> {
  *
  * Alike is decided on everything else that goes into the message (the composer's options but
  * those fields), for messages whose options fit in MAX_ALIKE_KEY_CHARS, over the last MAX_ALIKE
- * such messages. Larger ones (attachments) are shared only within a request, keyed on the
- * personalization's own fields.
+ * such messages. Within a request, personalizations are first looked up on their own fields
+ * (no need to serialise the content again for each); larger messages (attachments) are shared
+ * only that way.
  */
 interface SharedMessage {
   root: MimeNodeInternals;
@@ -95,7 +104,7 @@ interface SharedMessage {
 
 const MAX_ALIKE = 64;
 const MAX_ALIKE_KEY_CHARS = 64 * 1024;
-const alike_ = new Map<string, SharedMessage | null>();
+const alikeMessages = new Map<string, SharedMessage | null>();
 const MAX_SHARED_PER_REQUEST = 8; // distinct personalization shapes remembered per request
 const shared = new WeakMap<MailRequest, Map<string, SharedMessage | null>>();
 
