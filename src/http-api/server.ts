@@ -41,7 +41,7 @@ export function buildHttpApi(backend: Backend, config: HeraldConfig, log: Logger
     handleError(new HeraldError('HERALD_ERR_NOT_FOUND', { message: `No route ${request.method} ${request.url.split('?')[0]}` }), request, reply);
   });
   app.addHook('onResponse', async (request, reply) => {
-    request.log.debug({ method: request.method, url: request.routeOptions.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
+    if (log.isLevelEnabled('debug')) request.log.debug({ method: request.method, url: request.routeOptions.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
   });
   const ctx = {
     backend,
