@@ -2,11 +2,22 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startSinkProcess, type SinkProcess } from './sink-client.js';
 import { startHeraldProcess } from './herald-process.js';
 import { postMany } from './http-load.js';
+import { startDnsServer, type DnsRecordSet, type DnsTestServer } from '../test/support/dns-server.js';
 
 const CONNECTIONS = 4; // SMTP connections, the same as the ceiling's
 const REQUESTS_IN_FLIGHT = 64; // HTTP requests in flight with one recipient per request
 const BATCHED_IN_FLIGHT = 4; // with many: a bulk sender has few large requests going at a time
 const ARRIVAL_TIMEOUT = 120 * 1000; // ms
+/**
+ * Direct MX runs: recipients spread over this many domains, each with its own MX host on its own
+ * loopback address (127.0.0.2, .3, ...), all served by one sink process on one port. Connections
+ * per domain are Herald's default (destinationMaxConnections): with one per domain, at most four
+ * messages per domain are in progress, and the run measures round trips rather than Herald.
+ */
+const MX_DOMAINS = 4;
+
+/** How Herald delivers in a run: through the sink as its relay, or to each domain's MX. */
+export type Route = 'relay' | 'mx';
 
 export interface EndToEndResult {
   /** Messages delivered at the sink per second, from the first request to the last arrival. */
@@ -29,15 +40,45 @@ export interface LatencyResult {
  * A SendGrid v3 body with `recipients` personalizations of one `to` each (each its own message and
  * SMTP transaction), numbered from `first`, and a text part of about `size` bytes.
  */
-function mailBody(size: number, first: number, recipients: number): Buffer {
+function mailBody(size: number, first: number, recipients: number, domains = 1): Buffer {
   const line = 'Herald end-to-end benchmark body line, seventy-odd characters of text.\n';
   const text = line.repeat(Math.max(1, Math.ceil((size - 400) / line.length))).slice(0, Math.max(64, size - 400));
   return Buffer.from(JSON.stringify({
-    personalizations: Array.from({ length: recipients }, (_, k) => ({ to: [{ email: `rcpt${first + k}@bench.example` }] })),
+    personalizations: Array.from({ length: recipients }, (_, k) => ({ to: [{ email: `rcpt${first + k}@${domainOf(first + k, domains)}` }] })),
     from: { email: 'bench@herald.example' },
     subject: `bench ${first}`,
     content: [{ type: 'text/plain', value: text }],
   }));
+}
+
+function domainOf(n: number, domains: number): string {
+  return domains === 1 ? 'bench.example' : `bench${n % domains}.example`;
+}
+
+/** The sink, Herald's settings to reach it, and (direct MX) the DNS server naming its hosts. */
+async function startRoute(route: Route, recordArrivals = false): Promise<{ sink: SinkProcess; env: Record<string, string>; dns: DnsTestServer | null }> {
+  if (route === 'relay') {
+    const sink = await startSinkProcess({ recordArrivals });
+    return { sink, dns: null, env: { HERALD_SMTP_RELAY: `smtp://127.0.0.1:${sink.port}`, HERALD_SMTP_POOL_SIZE: String(CONNECTIONS) } };
+  }
+  const hosts = Array.from({ length: MX_DOMAINS }, (_, i) => `127.0.0.${i + 2}`);
+  const sink = await startSinkProcess({ recordArrivals, hosts });
+  const records: Record<string, DnsRecordSet> = {};
+  hosts.forEach((address, i) => {
+    records[domainOf(i, MX_DOMAINS)] = { MX: [{ exchange: `mx.${domainOf(i, MX_DOMAINS)}`, priority: 10 }] };
+    records[`mx.${domainOf(i, MX_DOMAINS)}`] = { A: [{ address }] };
+  });
+  const dns = await startDnsServer({ records });
+  return {
+    sink,
+    dns,
+    env: {
+      HERALD_DELIVERY_TRANSPORT: 'mx',
+      HERALD_DNS_SERVERS: `127.0.0.1:${dns.port}`,
+      HERALD_SMTP_PORT: String(sink.port),
+      HERALD_SMTP_IPV6: 'false',
+    },
+  };
 }
 
 /**
@@ -64,14 +105,19 @@ async function untilArrived(sink: SinkProcess, messages: number): Promise<void> 
  * HTTP by this process with `recipientsPerRequest` personalizations per request. Timed until the
  * sink has counted every message. `messages` must be a multiple of `recipientsPerRequest`.
  */
-export async function measureEndToEnd(size: number, messages: number, recipientsPerRequest = 1): Promise<EndToEndResult> {
+export async function measureEndToEnd(size: number, messages: number, recipientsPerRequest = 1, route: Route = 'relay'): Promise<EndToEndResult> {
   if (messages % recipientsPerRequest !== 0) throw new Error(`end-to-end: ${messages} messages do not split into requests of ${recipientsPerRequest}`);
-  const sink = await startSinkProcess();
-  const herald = await startHeraldProcess({ HERALD_SMTP_RELAY: `smtp://127.0.0.1:${sink.port}`, HERALD_SMTP_POOL_SIZE: String(CONNECTIONS) }, heraldNodeArgs());
+  const { sink, env, dns } = await startRoute(route);
+  const domains = route === 'mx' ? MX_DOMAINS : 1;
+  const herald = await startHeraldProcess(env, heraldNodeArgs()).catch(async (error: unknown) => {
+    await sink.stop();
+    await dns?.close();
+    throw error;
+  });
   try {
     const requests = messages / recipientsPerRequest;
     const started = performance.now();
-    const load = await postMany(`${herald.url}/v3/mail/send`, herald.apiKey, (i) => mailBody(size, i * recipientsPerRequest, recipientsPerRequest), requests, {
+    const load = await postMany(`${herald.url}/v3/mail/send`, herald.apiKey, (i) => mailBody(size, i * recipientsPerRequest, recipientsPerRequest, domains), requests, {
       concurrency: recipientsPerRequest === 1 ? REQUESTS_IN_FLIGHT : BATCHED_IN_FLIGHT,
     });
     await untilArrived(sink, messages);
@@ -80,6 +126,7 @@ export async function measureEndToEnd(size: number, messages: number, recipients
   } finally {
     await herald.stop();
     await sink.stop();
+    await dns?.close();
   }
 }
 

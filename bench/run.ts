@@ -13,11 +13,12 @@ import { measureEndToEnd, measureLatency } from './end-to-end.js';
  * (default 100); BENCH_LATENCY_SECONDS length of a latency run (default 10; 0 skips them);
  * BENCH_CASES comma-separated labels to run (e.g. "1 KB"); BENCH_MESSAGES_1K / _50K messages per
  * run; BENCH_CPU_PROF=<dir> CPU-profiles every Herald child into dir; BENCH_NO_WRITE=1 leaves
- * bench/RESULTS.md alone (for profiling and partial runs).
+ * bench/RESULTS.md alone (for profiling and partial runs); BENCH_MX=0 skips the direct MX runs.
  */
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const BATCH = Number(process.env.BENCH_BATCH ?? 100);
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 10);
+const MX = process.env.BENCH_MX !== '0';
 const ONLY = process.env.BENCH_CASES?.split(',').map((s) => s.trim());
 const CASES = [
   { label: '1 KB', size: 1024, messages: Number(process.env.BENCH_MESSAGES_1K ?? 5000) },
@@ -38,6 +39,9 @@ interface Row {
   singleAccept: number[];
   batched: number[];
   batchedAccept: number[];
+  /** Direct MX to four loopback domains: one recipient per request, and batched. */
+  mxSingle: number[];
+  mxBatched: number[];
   latency?: { ratePerSec: number; messages: number; medianMs: number; p99Ms: number; maxMs: number };
 }
 
@@ -46,7 +50,7 @@ async function main(): Promise<void> {
   for (const c of CASES) {
     // Batched runs need whole requests: round the message count down to a multiple of the batch.
     const batchedMessages = Math.max(BATCH, Math.floor(c.messages / BATCH) * BATCH);
-    const row: Row = { label: c.label, messages: c.messages, ceiling: [], single: [], singleAccept: [], batched: [], batchedAccept: [] };
+    const row: Row = { label: c.label, messages: c.messages, ceiling: [], single: [], singleAccept: [], batched: [], batchedAccept: [], mxSingle: [], mxBatched: [] };
     for (let r = 0; r < RUNS; r++) {
       row.ceiling.push((await measureCeiling(c.size, c.messages)).msgPerSec);
       const single = await measureEndToEnd(c.size, c.messages, 1);
@@ -55,7 +59,13 @@ async function main(): Promise<void> {
       const batched = await measureEndToEnd(c.size, batchedMessages, BATCH);
       row.batched.push(batched.msgPerSec);
       row.batchedAccept.push(batched.acceptPerSec);
-      console.log(`${c.label} round ${r + 1}/${RUNS}: ceiling ${fmt(row.ceiling.at(-1)!)} msg/s, herald 1/request ${fmt(single.msgPerSec)} msg/s (accept ${fmt(single.acceptPerSec)}), ${BATCH}/request ${fmt(batched.msgPerSec)} msg/s (accept ${fmt(batched.acceptPerSec)})`);
+      let mx = '';
+      if (MX) {
+        row.mxSingle.push((await measureEndToEnd(c.size, c.messages, 1, 'mx')).msgPerSec);
+        row.mxBatched.push((await measureEndToEnd(c.size, batchedMessages, BATCH, 'mx')).msgPerSec);
+        mx = `; direct MX 1/request ${fmt(row.mxSingle.at(-1)!)} msg/s, ${BATCH}/request ${fmt(row.mxBatched.at(-1)!)} msg/s`;
+      }
+      console.log(`${c.label} round ${r + 1}/${RUNS}: ceiling ${fmt(row.ceiling.at(-1)!)} msg/s, herald 1/request ${fmt(single.msgPerSec)} msg/s (accept ${fmt(single.acceptPerSec)}), ${BATCH}/request ${fmt(batched.msgPerSec)} msg/s (accept ${fmt(batched.acceptPerSec)})${mx}`);
     }
     if (LATENCY_SECONDS > 0) {
       const rate = Math.max(1, Math.round(median(row.single) / 2));
@@ -70,6 +80,13 @@ async function main(): Promise<void> {
     ...rows.map((r) =>
       `| ${r.label} | ${spread(r.ceiling)} | ${spread(r.single)} | ${median(ratios(r.single, r.ceiling)).toFixed(2)} | ${spread(r.batched)} | ${median(ratios(r.batched, r.ceiling)).toFixed(2)} | ${fmt(median(r.singleAccept))} / ${fmt(median(r.batchedAccept))} |`),
   ].join('\n');
+  const withMx = rows.filter((r) => r.mxSingle.length > 0);
+  const mxTable = withMx.length === 0 ? '(not measured in this run)' : [
+    `| message | raw pipelined SMTP ceiling (msg/s) | direct MX, 1 recipient per request (msg/s) | ratio | direct MX, ${BATCH} personalizations per request (msg/s) | ratio |`,
+    '| --- | --- | --- | --- | --- | --- |',
+    ...withMx.map((r) =>
+      `| ${r.label} | ${spread(r.ceiling)} | ${spread(r.mxSingle)} | ${median(ratios(r.mxSingle, r.ceiling)).toFixed(2)} | ${spread(r.mxBatched)} | ${median(ratios(r.mxBatched, r.ceiling)).toFixed(2)} |`),
+  ].join('\n');
   const withLatency = rows.filter((r) => r.latency);
   const latency = withLatency.length === 0 ? '(not measured in this run)' : [
     '| message | offered load (msg/s, one recipient per request) | messages | median (ms) | p99 (ms) | max (ms) |',
@@ -79,7 +96,7 @@ async function main(): Promise<void> {
       return `| ${r.label} | ${fmt(l.ratePerSec)} | ${fmt(l.messages)} | ${l.medianMs.toFixed(1)} | ${l.p99Ms.toFixed(1)} | ${l.maxMs.toFixed(1)} |`;
     }),
   ].join('\n');
-  console.log(`\n${throughput}\n\n${latency}`);
+  console.log(`\n${throughput}\n\n${mxTable}\n\n${latency}`);
   const doc = `# Benchmark results
 
 Command: \`npm run bench\` (BENCH_RUNS=${RUNS}, BENCH_BATCH=${BATCH}), ${new Date().toISOString().slice(0, 10)}, Node ${process.version},
@@ -99,6 +116,15 @@ ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${Math.round(totalmem
   cores in the Herald runs, two in the ceiling runs.
 
 ${throughput}
+
+**Direct MX** (\`deliveryTransport: mx\`): the same runs, but recipients spread over four domains
+(\`bench0.example\` … \`bench3.example\`) whose MX records, served by a DNS server in the bench
+process, name one loopback address each (127.0.0.2 … 127.0.0.5); one sink process listens on all
+four on one port (\`smtpPort\`). Connections per domain are Herald's default
+(\`destinationMaxConnections\`, 10; at most four times that many messages per domain in progress).
+Ratios are over the same round's ceiling.
+
+${mxTable}
 
 **Latency, accept → delivered at the sink** (an upper bound on accept → first delivery attempt: it
 also counts composing, the SMTP exchange and the sink reading the message). One-recipient requests

@@ -16,11 +16,13 @@ const STOP_GRACE = 5 * 1000; // ms; after this the child is killed rather than w
 
 /**
  * Forks the compiled `sink-process.js` next to this file and resolves once it listens.
- * `recordArrivals` makes the sink note each message's arrival time by Message-ID (latency runs).
+ * `recordArrivals` makes the sink note each message's arrival time by Message-ID (latency runs);
+ * `hosts` runs one sink per address, all on the same port (direct MX runs).
  */
-export async function startSinkProcess(options: { recordArrivals?: boolean } = {}): Promise<SinkProcess> {
+export async function startSinkProcess(options: { recordArrivals?: boolean; hosts?: string[] } = {}): Promise<SinkProcess> {
   const entry = fileURLToPath(new URL('./sink-process.js', import.meta.url));
-  const child = fork(entry, options.recordArrivals ? ['arrivals'] : [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const args = [...(options.recordArrivals ? ['arrivals'] : []), ...(options.hosts ? [`hosts=${options.hosts.join(',')}`] : [])];
+  const child = fork(entry, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
   // IPC keeps order, so answers can be matched to questions first in, first out.

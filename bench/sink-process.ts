@@ -1,4 +1,4 @@
-import { startSmtpSink } from '../test/support/smtp-sink.js';
+import { startSmtpSink, type SmtpSinkOptions } from '../test/support/smtp-sink.js';
 import { clockMs } from './clock.js';
 
 /** Parent → sink process. */
@@ -21,8 +21,11 @@ async function main(): Promise<void> {
   const send = process.send?.bind(process);
   if (send === undefined) throw new Error('sink-process: must be started with child_process.fork');
   const recordArrivals = process.argv.includes('arrivals');
+  // `hosts=127.0.0.2,127.0.0.3`: one sink on each address, all on the same port, as MX hosts
+  // on the Internet all listen on 25 (direct MX runs). Default: one on 127.0.0.1.
+  const hosts = process.argv.find((a) => a.startsWith('hosts='))?.slice('hosts='.length).split(',') ?? ['127.0.0.1'];
   const arrivals: [string, number][] = [];
-  const sink = await startSmtpSink({
+  const options = {
     keep: false,
     ...(recordArrivals
       ? {
@@ -35,15 +38,19 @@ async function main(): Promise<void> {
           },
         }
       : {}),
-  });
+  } satisfies SmtpSinkOptions;
+  const first = await startSmtpSink({ ...options, host: hosts[0]! });
+  const sinks = [first];
+  for (const host of hosts.slice(1)) sinks.push(await startSmtpSink({ ...options, host, port: first.port }));
+  const count = (): number => sinks.reduce((n, s) => n + s.count, 0);
   process.on('message', (msg: SinkRequest) => {
-    if (msg.type === 'count') send({ type: 'count', count: sink.count } satisfies SinkReport);
+    if (msg.type === 'count') send({ type: 'count', count: count() } satisfies SinkReport);
     else send({ type: 'arrivals', arrivals } satisfies SinkReport);
   });
   process.once('disconnect', () => {
-    void sink.close().then(() => process.exit(0));
+    void Promise.all(sinks.map((s) => s.close())).then(() => process.exit(0));
   });
-  send({ type: 'ready', port: sink.port } satisfies SinkReport);
+  send({ type: 'ready', port: first.port } satisfies SinkReport);
 }
 
 main().catch((err: unknown) => {

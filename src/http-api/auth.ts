@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { AccountStore, ApiKeyRecord } from '../accounts/account-store.js';
 import { authenticate } from '../accounts/api-keys.js';
 import type { Scope } from '../accounts/scopes.js';
@@ -28,7 +28,18 @@ export function requireScope(accounts: AccountStore, scope: Scope): onRequestAsy
       throw new HeraldError('HERALD_ERR_FORBIDDEN', { message: `access forbidden: this API key lacks the ${scope} scope` });
     }
     request.apiKey = key;
-    request.log = request.log.child({ accountId: key.accountId, apiKeyId: key.id });
+    // The request's logger names the account and key. A pino child costs more than a request that
+    // logs nothing (logLevel warn, or a request that goes well) needs: it is made when first used.
+    const parent = request.log;
+    let child: FastifyBaseLogger | undefined;
+    Object.defineProperty(request, 'log', {
+      configurable: true,
+      enumerable: true,
+      get: () => (child ??= parent.child({ accountId: key.accountId, apiKeyId: key.id })),
+      set: (value: FastifyBaseLogger) => {
+        child = value;
+      },
+    });
   };
 }
 

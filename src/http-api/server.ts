@@ -51,7 +51,7 @@ export function buildHttpApi(backend: Backend, config: HeraldConfig, log: Logger
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.httpRequests.inc({ route, method: request.method, status: String(reply.statusCode) });
     if (route === '/v3/mail/send') metrics.acceptSeconds.observe({ status_class: `${String(reply.statusCode)[0]}xx` }, reply.elapsedTime / 1000);
-    request.log.debug({ method: request.method, url: request.routeOptions.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
+    if (log.isLevelEnabled('debug')) request.log.debug({ method: request.method, url: request.routeOptions.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
   });
   const ctx = {
     backend,

@@ -194,4 +194,28 @@ export const SQLITE_MIGRATIONS: readonly { id: number; name: string; sql: string
       CREATE INDEX queue_destination_ready ON queue(destination, ready_at);
     `,
   },
+  {
+    id: 6,
+    name: 'queue without rowid and without queue_ready',
+    sql: `
+      -- Every claim goes per destination through queue_destination_ready, so queue_ready only
+      -- cost an index write at each enqueue, lease and removal. Keyed by message_id without a
+      -- rowid, the table is one b-tree instead of a table plus its primary-key index.
+      CREATE TABLE queue_v6 (
+        message_id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        ready_at INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        lease_owner TEXT,
+        created_at INTEGER NOT NULL,
+        destination TEXT NOT NULL DEFAULT '',
+        last_response TEXT
+      ) WITHOUT ROWID;
+      INSERT INTO queue_v6 (message_id, account_id, ready_at, attempts, lease_owner, created_at, destination, last_response)
+        SELECT message_id, account_id, ready_at, attempts, lease_owner, created_at, destination, last_response FROM queue;
+      DROP TABLE queue;
+      ALTER TABLE queue_v6 RENAME TO queue;
+      CREATE INDEX queue_destination_ready ON queue(destination, ready_at);
+    `,
+  },
 ];

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import type { Backend, OpenBackendOptions } from '../backend.js';
 import { openConnection, type SqliteConnections } from './sqlite-connections.js';
+import { BACKSTOP_AUTOCHECKPOINT_PAGES, Checkpointer } from './checkpointer.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { SqliteQueue } from './sqlite-queue.js';
 import { SqliteEventLog } from './sqlite-event-log.js';
@@ -41,6 +42,12 @@ export async function openSqliteBackend(dataDir: string, options: OpenBackendOpt
     throw error;
   }
   const { durable, relaxed } = connections;
+  // The server (exclusive) checkpoints from a worker thread; a CLI command keeps SQLite's own.
+  let checkpointer: Checkpointer | null = null;
+  if (options.exclusive) {
+    for (const c of [durable, relaxed]) c.db.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
+    checkpointer = new Checkpointer(path);
+  }
   const queue = new SqliteQueue(connections);
   if (options.exclusive) {
     // This process alone delivers from this directory: leases left by a killed one are void.
@@ -64,6 +71,7 @@ export async function openSqliteBackend(dataDir: string, options: OpenBackendOpt
       relaxed.db.prepare('SELECT 1').get();
     },
     async close() {
+      await checkpointer?.stop();
       durable.committer.flush();
       relaxed.committer.flush();
       relaxed.db.close();

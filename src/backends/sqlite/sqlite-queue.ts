@@ -9,6 +9,10 @@ import { eventToRow } from './event-rows.js';
 import { UPSERT_SUPPRESSION } from './sqlite-suppressions.js';
 import { autoSuppression } from '../../suppressions/auto-suppress.js';
 
+/** Parsed requests kept, and the largest payload kept (chars): big attachments are parsed each time. */
+const CACHED_REQUESTS = 256;
+const CACHED_REQUEST_MAX_CHARS = 256 * 1024;
+
 interface ClaimableRow {
   message_id: string;
   attempts: number;
@@ -37,6 +41,13 @@ export class SqliteQueue implements MessageQueue {
   private readonly stmt;
 
   private readonly db: Database.Database;
+  /**
+   * Parsed request payloads by request id, least recently used first. A request's messages are
+   * claimed over many claims; a payload is written once and never changed, so the same parsed
+   * object serves them all (and lets the composer reuse work across personalizations). Callers
+   * must not modify it.
+   */
+  private readonly requests = new Map<string, MailRequest>();
 
   constructor(private readonly connections: SqliteConnections) {
     this.ready.setMaxListeners(0);
@@ -63,8 +74,12 @@ export class SqliteQueue implements MessageQueue {
       // are written together or not at all (DESIGN.md principle 2).
       suppress: db.prepare(UPSERT_SUPPRESSION),
       setStatus: db.prepare('UPDATE messages SET status = ?, last_event = ?, last_event_time = ? WHERE id = ?'),
+      // Not on the delivery path (which claims per destination): a scan of the queue.
       claimable: db.prepare('SELECT message_id, attempts FROM queue WHERE ready_at <= ? ORDER BY ready_at, created_at LIMIT ?'),
-      claimableIn: db.prepare('SELECT message_id, attempts FROM queue WHERE destination = ? AND ready_at <= ? ORDER BY ready_at LIMIT ?'),
+      // Selects and leases in one statement; the subquery walks queue_destination_ready.
+      leaseIn: db.prepare(`UPDATE queue SET lease_owner = @owner, ready_at = @until WHERE message_id IN (
+          SELECT message_id FROM queue WHERE destination = @destination AND ready_at <= @now ORDER BY ready_at LIMIT @limit)
+        RETURNING message_id, attempts`),
       // A loose index scan: one index seek per destination, however many messages each holds.
       waiting: db.prepare(`WITH RECURSIVE d(dest) AS (
           SELECT (SELECT destination FROM queue ORDER BY destination LIMIT 1)
@@ -96,7 +111,13 @@ export class SqliteQueue implements MessageQueue {
         WHERE message_id = ? AND lease_owner = ?`),
       releaseOwner: db.prepare('UPDATE queue SET ready_at = ?, lease_owner = NULL WHERE lease_owner = ?'),
       releaseAll: db.prepare('UPDATE queue SET ready_at = ?, lease_owner = NULL WHERE lease_owner IS NOT NULL'),
-      nextReady: db.prepare('SELECT MIN(ready_at) AS at FROM queue'),
+      // The loose index scan of `waiting`: one seek per destination on queue_destination_ready.
+      nextReady: db.prepare(`WITH RECURSIVE d(dest) AS (
+          SELECT (SELECT destination FROM queue ORDER BY destination LIMIT 1)
+          UNION ALL
+          SELECT (SELECT destination FROM queue WHERE destination > d.dest ORDER BY destination LIMIT 1) FROM d WHERE d.dest IS NOT NULL
+        )
+        SELECT MIN((SELECT MIN(ready_at) FROM queue WHERE destination = d.dest)) AS at FROM d WHERE dest IS NOT NULL`),
       depth: db.prepare(`SELECT
           SUM(CASE WHEN lease_owner IS NULL AND ready_at <= @now THEN 1 ELSE 0 END) AS ready,
           SUM(CASE WHEN lease_owner IS NULL AND ready_at > @now THEN 1 ELSE 0 END) AS scheduled,
@@ -137,13 +158,15 @@ export class SqliteQueue implements MessageQueue {
 
   async claimFrom(owner: string, wants: readonly DestinationClaim[], leaseMs: number): Promise<ClaimedMessage[]> {
     const now = Date.now();
+    const until = now + leaseMs;
     return this.db
       .transaction(() => {
         const rows: ClaimableRow[] = [];
         for (const want of wants) {
-          if (want.limit > 0) rows.push(...(this.stmt.claimableIn.all(want.destination, now, want.limit) as ClaimableRow[]));
+          if (want.limit <= 0) continue;
+          for (const row of this.stmt.leaseIn.all({ owner, until, destination: want.destination, now, limit: want.limit }) as ClaimableRow[]) rows.push(row);
         }
-        return this.lease(rows, owner, now + leaseMs);
+        return this.load(rows, until);
       })
       .immediate();
   }
@@ -151,17 +174,28 @@ export class SqliteQueue implements MessageQueue {
   /** Leases the selected rows and loads their messages and requests; runs inside the claim's transaction. */
   private lease(rows: ClaimableRow[], owner: string, leaseUntil: number): ClaimedMessage[] {
     for (const row of rows) this.stmt.lease.run(owner, leaseUntil, row.message_id);
-    const requests = new Map<string, MailRequest>();
+    return this.load(rows, leaseUntil);
+  }
+
+  /** Loads the messages and requests of leased rows. */
+  private load(rows: ClaimableRow[], leaseUntil: number): ClaimedMessage[] {
     const out: ClaimedMessage[] = [];
     for (const row of rows) {
       const m = this.stmt.messageById.get(row.message_id) as MessageRow | undefined;
       if (!m) continue;
-      let request = requests.get(m.request_id);
-      if (!request) {
+      let request = this.requests.get(m.request_id);
+      if (request) {
+        // Most recently used last.
+        this.requests.delete(m.request_id);
+        this.requests.set(m.request_id, request);
+      } else {
         const r = this.stmt.requestById.get(m.request_id) as { payload: string } | undefined;
         if (!r) continue;
         request = JSON.parse(r.payload) as MailRequest;
-        requests.set(m.request_id, request);
+        if (r.payload.length <= CACHED_REQUEST_MAX_CHARS) {
+          this.requests.set(m.request_id, request);
+          if (this.requests.size > CACHED_REQUESTS) this.requests.delete(this.requests.keys().next().value!);
+        }
       }
       out.push({ message: rowToMessage(m), request, attempts: row.attempts, leaseUntil });
     }

@@ -1,8 +1,6 @@
 const CR = 0x0d;
 const LF = 0x0a;
 const DOT = 0x2e;
-const CRLF = Buffer.from('\r\n');
-const ONE_DOT = Buffer.from('.');
 const END_AFTER_CRLF = Buffer.from('.\r\n');
 const END_AFTER_TEXT = Buffer.from('\r\n.\r\n');
 
@@ -54,32 +52,13 @@ function isCleanCrlf(message: Buffer): boolean {
   return true;
 }
 
-/** The slow path: bare CR or LF to CRLF, a dot at the start of a line doubled. */
+/**
+ * The slow path: bare CR or LF to CRLF, a dot at the start of a line doubled. As one buffer made
+ * by the regular-expression engine over a latin1 string (byte for byte, no decoding): a message
+ * written with LF line ends would otherwise go out as two slices per line.
+ */
 function normalise(message: Buffer): Buffer[] {
-  const parts: Buffer[] = [];
-  let from = 0;
-  if (message[0] === DOT) parts.push(ONE_DOT);
-  for (let i = 0; i < message.length; i++) {
-    const b = message[i];
-    if (b === CR) {
-      if (message[i + 1] === LF) {
-        i++;
-      } else {
-        parts.push(message.subarray(from, i), CRLF);
-        from = i + 1;
-      }
-    } else if (b === LF) {
-      parts.push(message.subarray(from, i), CRLF);
-      from = i + 1;
-    } else {
-      continue;
-    }
-    // `i` is the last byte of a line break: a dot right after it starts a line.
-    if (message[i + 1] === DOT) {
-      parts.push(message.subarray(from, i + 1), ONE_DOT);
-      from = i + 1;
-    }
-  }
-  parts.push(message.subarray(from));
-  return parts;
+  let text = message.toString('latin1').replace(/\r\n|\r|\n/g, '\r\n').replace(/\r\n\./g, '\r\n..');
+  if (text.charCodeAt(0) === DOT) text = `.${text}`;
+  return [Buffer.from(text, 'latin1')];
 }

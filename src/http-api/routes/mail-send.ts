@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
 import type { ApiContext } from '../api-context.js';
 import { requireScope, accountOf } from '../auth.js';
 import { HeraldError } from '../../errors.js';
@@ -43,7 +44,9 @@ export function mailSendRoutes(app: FastifyInstance, ctx: ApiContext): void {
     if (mail.sandbox) return reply.status(200).send();
     const accepted = expandRequest(mail, { accountId, apiKeyId: request.apiKey?.id ?? null, nowMs: now, maxAgeMs: config.messageMaxAgeMs });
     await backend.queue.enqueue(accepted);
-    request.log.info({ requestId: accepted.requestId, messages: accepted.messages.length }, 'accepted');
+    // Asked first: the request's logger is made on first use (see auth.ts), and with logLevel
+    // warn or above this line is not written.
+    if ((app.log as unknown as Logger).isLevelEnabled('info')) request.log.info({ requestId: accepted.requestId, messages: accepted.messages.length }, 'accepted');
     return reply.status(202).header('X-Message-Id', accepted.requestId).send();
   });
 
