@@ -1,38 +1,11 @@
 import type { ActivityStore, MessageDetail, MessageSummary } from '../../events/event-log.js';
-import type { ActivityField, ActivityFilter } from '../../events/activity-query.js';
+import type { ActivityFilter } from '../../events/activity-query.js';
+import { ACTIVITY_COLUMNS as COLUMNS, toSummary, type SummaryRow } from '../message-rows.js';
 import { activityFilterToSql } from '../../events/activity-query-sql.js';
-import { rowToEvent, type EventRow } from '../sqlite/event-rows.js';
+import { rowToEvent, type EventRow } from '../event-rows.js';
 import type { PgDatabase } from './pg-database.js';
 
-const COLUMNS: Record<ActivityField, string> = {
-  to_email: 'recipient',
-  from_email: 'from_email',
-  subject: 'subject',
-  status: 'status',
-  msg_id: 'id',
-  categories: 'categories',
-  template_id: 'template_id',
-  api_key_id: 'api_key_id',
-  last_event_time: 'last_event_time',
-  unique_args: 'custom_args',
-};
 
-interface SummaryRow {
-  id: string;
-  account_id: string;
-  from_email: string;
-  recipient: string;
-  subject: string;
-  status: MessageSummary['status'];
-  last_event: MessageSummary['lastEvent'];
-  last_event_time: number;
-  categories: string;
-  custom_args: string;
-  api_key_id: string | null;
-  template_id: string | null;
-  opens_count: number;
-  clicks_count: number;
-}
 
 /** Email Activity queries, as SqliteActivity answers them (the filter compiles for PostgreSQL). */
 export class PostgresActivity implements ActivityStore {
@@ -60,21 +33,3 @@ export class PostgresActivity implements ActivityStore {
   }
 }
 
-function toSummary(row: SummaryRow): MessageSummary {
-  return {
-    msgId: row.id,
-    accountId: row.account_id,
-    fromEmail: row.from_email,
-    toEmail: row.recipient,
-    subject: row.subject,
-    status: row.status,
-    lastEvent: row.last_event,
-    lastEventTime: row.last_event_time,
-    categories: JSON.parse(row.categories) as string[],
-    customArgs: JSON.parse(row.custom_args) as Record<string, string>,
-    apiKeyId: row.api_key_id,
-    templateId: row.template_id,
-    opensCount: row.opens_count,
-    clicksCount: row.clicks_count,
-  };
-}

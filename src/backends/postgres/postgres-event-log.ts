@@ -1,7 +1,7 @@
 import type { PoolClient } from 'pg';
 import type { HeraldEvent } from '../../events/event.js';
 import type { EventLog } from '../../events/event-log.js';
-import { eventToRow, rowToEvent, type EventRow } from '../sqlite/event-rows.js';
+import { eventToRow, rowToEvent, type EventRow } from '../event-rows.js';
 import type { PgDatabase, PgQueryable } from './pg-database.js';
 
 /*

@@ -3,30 +3,14 @@ import { randomUUID } from 'node:crypto';
 import type { Notification, PoolClient } from 'pg';
 import type { ClaimedMessage, DestinationClaim, DestinationDepth, MessageQueue, QueueDepth, QueueEntry, QueueListOptions, WaitingDestination } from '../../queue/queue.js';
 import { destinationOf } from '../../queue/destination.js';
-import type { AcceptedRequest, MailRequest, NewMessage } from '../../message/mail-request.js';
+import type { AcceptedRequest, MailRequest } from '../../message/mail-request.js';
 import { activityStatus, newEventId, type DeferredEvent, type DroppedEvent, type FinalEvent, type HeraldEvent } from '../../events/event.js';
 import { autoSuppression } from '../../suppressions/auto-suppress.js';
+import { rowToMessage, type MessageRow } from '../message-rows.js';
 import type { PgDatabase, PgQueryable } from './pg-database.js';
 import { PG_UPSERT_SUPPRESSION } from './postgres-suppressions.js';
 import { eventColumns, eventWriteTransaction, insertEventsSql } from './postgres-event-log.js';
 
-interface MessageRow {
-  id: string;
-  account_id: string;
-  request_id: string;
-  personalization_index: number;
-  recipient: string;
-  recipient_kind: NewMessage['recipientKind'];
-  from_email: string;
-  subject: string;
-  categories: string;
-  custom_args: string;
-  api_key_id: string | null;
-  template_id: string | null;
-  ready_at: number;
-  expires_at: number;
-  created_at: number;
-}
 
 /** A leased message with its attempts, and its request's payload on the first row of each request. */
 interface ClaimRow extends MessageRow {
@@ -517,22 +501,3 @@ function storable(key: string): boolean {
   return !key.includes('\0');
 }
 
-function rowToMessage(r: MessageRow): NewMessage {
-  return {
-    id: r.id,
-    accountId: r.account_id,
-    requestId: r.request_id,
-    personalizationIndex: r.personalization_index,
-    recipient: r.recipient,
-    recipientKind: r.recipient_kind,
-    fromEmail: r.from_email,
-    subject: r.subject,
-    categories: JSON.parse(r.categories) as string[],
-    customArgs: JSON.parse(r.custom_args) as Record<string, string>,
-    apiKeyId: r.api_key_id,
-    templateId: r.template_id,
-    readyAt: r.ready_at,
-    expiresAt: r.expires_at,
-    createdAt: r.created_at,
-  };
-}

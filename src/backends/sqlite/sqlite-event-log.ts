@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import type { HeraldEvent } from '../../events/event.js';
 import type { EventLog } from '../../events/event-log.js';
 import type { GroupCommitter } from './group-commit.js';
-import { eventToRow, rowToEvent, type EventRow } from './event-rows.js';
+import { eventToRow, rowToEvent, type EventRow } from '../event-rows.js';
 
 export class SqliteEventLog implements EventLog {
   private readonly insert;

@@ -2,10 +2,11 @@ import { EventEmitter } from 'node:events';
 import type Database from 'better-sqlite3';
 import type { ClaimedMessage, DestinationClaim, DestinationDepth, MessageQueue, QueueDepth, QueueEntry, QueueListOptions, WaitingDestination } from '../../queue/queue.js';
 import { destinationOf } from '../../queue/destination.js';
-import type { AcceptedRequest, MailRequest, NewMessage } from '../../message/mail-request.js';
+import type { AcceptedRequest, MailRequest } from '../../message/mail-request.js';
 import { activityStatus, newEventId, type DeferredEvent, type DroppedEvent, type FinalEvent, type HeraldEvent } from '../../events/event.js';
+import { messageToRow, rowToMessage, type MessageRow } from '../message-rows.js';
 import type { SqliteConnections } from './sqlite-connections.js';
-import { eventToRow } from './event-rows.js';
+import { eventToRow } from '../event-rows.js';
 import { UPSERT_SUPPRESSION } from './sqlite-suppressions.js';
 import { autoSuppression } from '../../suppressions/auto-suppress.js';
 
@@ -18,23 +19,6 @@ interface ClaimableRow {
   attempts: number;
 }
 
-interface MessageRow {
-  id: string;
-  account_id: string;
-  request_id: string;
-  personalization_index: number;
-  recipient: string;
-  recipient_kind: NewMessage['recipientKind'];
-  from_email: string;
-  subject: string;
-  categories: string;
-  custom_args: string;
-  api_key_id: string | null;
-  template_id: string | null;
-  ready_at: number;
-  expires_at: number;
-  created_at: number;
-}
 
 export class SqliteQueue implements MessageQueue {
   private readonly ready = new EventEmitter();
@@ -318,42 +302,4 @@ export class SqliteQueue implements MessageQueue {
   }
 }
 
-function messageToRow(m: NewMessage): Omit<MessageRow, never> {
-  return {
-    id: m.id,
-    account_id: m.accountId,
-    request_id: m.requestId,
-    personalization_index: m.personalizationIndex,
-    recipient: m.recipient,
-    recipient_kind: m.recipientKind,
-    from_email: m.fromEmail,
-    subject: m.subject,
-    categories: JSON.stringify(m.categories),
-    custom_args: JSON.stringify(m.customArgs),
-    api_key_id: m.apiKeyId,
-    template_id: m.templateId,
-    ready_at: m.readyAt,
-    expires_at: m.expiresAt,
-    created_at: m.createdAt,
-  };
-}
 
-function rowToMessage(r: MessageRow): NewMessage {
-  return {
-    id: r.id,
-    accountId: r.account_id,
-    requestId: r.request_id,
-    personalizationIndex: r.personalization_index,
-    recipient: r.recipient,
-    recipientKind: r.recipient_kind,
-    fromEmail: r.from_email,
-    subject: r.subject,
-    categories: JSON.parse(r.categories) as string[],
-    customArgs: JSON.parse(r.custom_args) as Record<string, string>,
-    apiKeyId: r.api_key_id,
-    templateId: r.template_id,
-    readyAt: r.ready_at,
-    expiresAt: r.expires_at,
-    createdAt: r.created_at,
-  };
-}

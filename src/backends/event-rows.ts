@@ -1,4 +1,4 @@
-import type { HeraldEvent } from '../../events/event.js';
+import type { HeraldEvent } from '../events/event.js';
 
 export interface EventRow {
   seq: number;
