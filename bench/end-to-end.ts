@@ -1,6 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startSinkProcess, type SinkProcess } from './sink-client.js';
-import { startHeraldProcess } from './herald-process.js';
+import { startHeraldProcess, type HeraldProcess } from './herald-process.js';
 import { postMany } from './http-load.js';
 import { startDnsServer, type DnsRecordSet, type DnsTestServer } from '../test/support/dns-server.js';
 
@@ -163,5 +164,40 @@ export async function measureLatency(size: number, ratePerSec: number, messages:
   } finally {
     await herald.stop();
     await sink.stop();
+  }
+}
+
+/** The PostgreSQL the cluster runs use (trust auth on this machine), each in a schema of its own. */
+const BENCH_DATABASE_URL = process.env.HERALD_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/**
+ * The same end-to-end run in cluster mode: PostgreSQL as the store, in a fresh schema, with one
+ * Herald process (api and delivery) or two (the second delivery only), all relaying to one sink.
+ */
+export async function measureCluster(size: number, messages: number, recipientsPerRequest: number, deliveryProcesses: 1 | 2): Promise<EndToEndResult> {
+  const pg = (await import('pg')).default;
+  const schema = `herald_bench_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: BENCH_DATABASE_URL });
+  await admin.connect();
+  const { sink, env } = await startRoute('relay');
+  const clusterEnv = { ...env, HERALD_BACKEND: 'postgres', HERALD_DATABASE_URL: BENCH_DATABASE_URL, HERALD_DATABASE_SCHEMA: schema };
+  const processes: HeraldProcess[] = [];
+  try {
+    processes.push(await startHeraldProcess(clusterEnv, heraldNodeArgs()));
+    if (deliveryProcesses === 2) processes.push(await startHeraldProcess({ ...clusterEnv, HERALD_ROLES: 'delivery' }, heraldNodeArgs(), { expectKey: false }));
+    const api = processes[0]!;
+    const requests = messages / recipientsPerRequest;
+    const started = performance.now();
+    const load = await postMany(`${api.url}/v3/mail/send`, api.apiKey, (i) => mailBody(size, i * recipientsPerRequest, recipientsPerRequest), requests, {
+      concurrency: recipientsPerRequest === 1 ? REQUESTS_IN_FLIGHT : BATCHED_IN_FLIGHT,
+    });
+    await untilArrived(sink, messages);
+    const ms = performance.now() - started;
+    return { msgPerSec: messages / (ms / 1000), acceptPerSec: (load.accepted * recipientsPerRequest) / (load.ms / 1000) };
+  } finally {
+    for (const p of processes.reverse()) await p.stop();
+    await sink.stop();
+    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
+    await admin.end();
   }
 }

@@ -29,7 +29,9 @@ async function freePort(): Promise<number> {
  * Runs `herald start` as its own process on a fresh data directory, as a user would, so the
  * load generator does not share its event loop. Resolves with the first API key it prints.
  */
-export async function startHeraldProcess(env: Record<string, string>, nodeArgs: string[] = []): Promise<HeraldProcess> {
+export async function startHeraldProcess(env: Record<string, string>, nodeArgs: string[] = [], options: { expectKey?: boolean } = {}): Promise<HeraldProcess> {
+  // A process joining an existing store (cluster mode) prints no key: its banner is enough.
+  const expectKey = options.expectKey ?? true;
   const dataDir = mkdtempSync(join(tmpdir(), 'herald-bench-'));
   const port = await freePort();
   const main = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
@@ -44,9 +46,9 @@ export async function startHeraldProcess(env: Record<string, string>, nodeArgs: 
     child.stdout!.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       const match = /HERALD_API_KEY=(SG\.\S+)/.exec(out);
-      if (match && out.includes('listening')) {
+      if ((match || !expectKey) && out.includes('listening')) {
         clearTimeout(timer);
-        resolve(match[1]!);
+        resolve(match?.[1] ?? '');
       }
     });
     child.once('exit', (code) => reject(new Error(`herald exited with ${code} before starting:\n${out}`)));

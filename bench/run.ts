@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { measureCeiling } from './ceiling.js';
-import { measureEndToEnd, measureLatency } from './end-to-end.js';
+import { measureCluster, measureEndToEnd, measureLatency } from './end-to-end.js';
 
 /**
  * `npm run bench`: end-to-end throughput against the raw SMTP ceiling measured in the same run.
@@ -13,12 +13,13 @@ import { measureEndToEnd, measureLatency } from './end-to-end.js';
  * (default 100); BENCH_LATENCY_SECONDS length of a latency run (default 10; 0 skips them);
  * BENCH_CASES comma-separated labels to run (e.g. "1 KB"); BENCH_MESSAGES_1K / _50K messages per
  * run; BENCH_CPU_PROF=<dir> CPU-profiles every Herald child into dir; BENCH_NO_WRITE=1 leaves
- * bench/RESULTS.md alone (for profiling and partial runs); BENCH_MX=0 skips the direct MX runs.
+ * bench/RESULTS.md alone (for profiling and partial runs); BENCH_MX=0 skips the direct MX runs; BENCH_CLUSTER=0 the cluster (PostgreSQL) runs.
  */
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const BATCH = Number(process.env.BENCH_BATCH ?? 100);
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 10);
 const MX = process.env.BENCH_MX !== '0';
+const CLUSTER = process.env.BENCH_CLUSTER !== '0';
 const ONLY = process.env.BENCH_CASES?.split(',').map((s) => s.trim());
 const CASES = [
   { label: '1 KB', size: 1024, messages: Number(process.env.BENCH_MESSAGES_1K ?? 5000) },
@@ -42,6 +43,9 @@ interface Row {
   /** Direct MX to four loopback domains: one recipient per request, and batched. */
   mxSingle: number[];
   mxBatched: number[];
+  /** Cluster mode (PostgreSQL), batched: one process, and two delivery processes. */
+  cluster1: number[];
+  cluster2: number[];
   latency?: { ratePerSec: number; messages: number; medianMs: number; p99Ms: number; maxMs: number };
 }
 
@@ -50,7 +54,7 @@ async function main(): Promise<void> {
   for (const c of CASES) {
     // Batched runs need whole requests: round the message count down to a multiple of the batch.
     const batchedMessages = Math.max(BATCH, Math.floor(c.messages / BATCH) * BATCH);
-    const row: Row = { label: c.label, messages: c.messages, ceiling: [], single: [], singleAccept: [], batched: [], batchedAccept: [], mxSingle: [], mxBatched: [] };
+    const row: Row = { label: c.label, messages: c.messages, ceiling: [], single: [], singleAccept: [], batched: [], batchedAccept: [], mxSingle: [], mxBatched: [], cluster1: [], cluster2: [] };
     for (let r = 0; r < RUNS; r++) {
       row.ceiling.push((await measureCeiling(c.size, c.messages)).msgPerSec);
       const single = await measureEndToEnd(c.size, c.messages, 1);
@@ -65,7 +69,13 @@ async function main(): Promise<void> {
         row.mxBatched.push((await measureEndToEnd(c.size, batchedMessages, BATCH, 'mx')).msgPerSec);
         mx = `; direct MX 1/request ${fmt(row.mxSingle.at(-1)!)} msg/s, ${BATCH}/request ${fmt(row.mxBatched.at(-1)!)} msg/s`;
       }
-      console.log(`${c.label} round ${r + 1}/${RUNS}: ceiling ${fmt(row.ceiling.at(-1)!)} msg/s, herald 1/request ${fmt(single.msgPerSec)} msg/s (accept ${fmt(single.acceptPerSec)}), ${BATCH}/request ${fmt(batched.msgPerSec)} msg/s (accept ${fmt(batched.acceptPerSec)})${mx}`);
+      let cluster = '';
+      if (CLUSTER) {
+        row.cluster1.push((await measureCluster(c.size, batchedMessages, BATCH, 1)).msgPerSec);
+        row.cluster2.push((await measureCluster(c.size, batchedMessages, BATCH, 2)).msgPerSec);
+        cluster = `; cluster (PostgreSQL) ${BATCH}/request, 1 process ${fmt(row.cluster1.at(-1)!)} msg/s, 2 delivery processes ${fmt(row.cluster2.at(-1)!)} msg/s`;
+      }
+      console.log(`${c.label} round ${r + 1}/${RUNS}: ceiling ${fmt(row.ceiling.at(-1)!)} msg/s, herald 1/request ${fmt(single.msgPerSec)} msg/s (accept ${fmt(single.acceptPerSec)}), ${BATCH}/request ${fmt(batched.msgPerSec)} msg/s (accept ${fmt(batched.acceptPerSec)})${mx}${cluster}`);
     }
     if (LATENCY_SECONDS > 0) {
       const rate = Math.max(1, Math.round(median(row.single) / 2));
@@ -87,6 +97,13 @@ async function main(): Promise<void> {
     ...withMx.map((r) =>
       `| ${r.label} | ${spread(r.ceiling)} | ${spread(r.mxSingle)} | ${median(ratios(r.mxSingle, r.ceiling)).toFixed(2)} | ${spread(r.mxBatched)} | ${median(ratios(r.mxBatched, r.ceiling)).toFixed(2)} |`),
   ].join('\n');
+  const withCluster = rows.filter((r) => r.cluster1.length > 0);
+  const clusterTable = withCluster.length === 0 ? '(not measured in this run)' : [
+    `| message | embedded (SQLite), ${BATCH} per request (msg/s) | cluster, 1 process (msg/s) | cluster ÷ embedded | cluster, 2 delivery processes (msg/s) | 2 ÷ 1 processes | 2 processes ÷ ceiling |`,
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...withCluster.map((r) =>
+      `| ${r.label} | ${spread(r.batched)} | ${spread(r.cluster1)} | ${median(ratios(r.cluster1, r.batched)).toFixed(2)} | ${spread(r.cluster2)} | ${median(ratios(r.cluster2, r.cluster1)).toFixed(2)} | ${median(ratios(r.cluster2, r.ceiling)).toFixed(2)} |`),
+  ].join('\n');
   const withLatency = rows.filter((r) => r.latency);
   const latency = withLatency.length === 0 ? '(not measured in this run)' : [
     '| message | offered load (msg/s, one recipient per request) | messages | median (ms) | p99 (ms) | max (ms) |',
@@ -96,7 +113,7 @@ async function main(): Promise<void> {
       return `| ${r.label} | ${fmt(l.ratePerSec)} | ${fmt(l.messages)} | ${l.medianMs.toFixed(1)} | ${l.p99Ms.toFixed(1)} | ${l.maxMs.toFixed(1)} |`;
     }),
   ].join('\n');
-  console.log(`\n${throughput}\n\n${mxTable}\n\n${latency}`);
+  console.log(`\n${throughput}\n\n${mxTable}\n\n${clusterTable}\n\n${latency}`);
   const doc = `# Benchmark results
 
 Command: \`npm run bench\` (BENCH_RUNS=${RUNS}, BENCH_BATCH=${BATCH}), ${new Date().toISOString().slice(0, 10)}, Node ${process.version},
@@ -125,6 +142,14 @@ four on one port (\`smtpPort\`). Connections per domain are Herald's default
 Ratios are over the same round's ceiling.
 
 ${mxTable}
+
+**Cluster mode** (\`backend: postgres\` on this machine's PostgreSQL 15, a fresh schema per run;
+BENCH_CLUSTER=0 skips it): the batched runs again, with one Herald process (api and delivery), and
+with a second process of role delivery sharing the queue. Every process, the sink, the load
+generator and PostgreSQL share the same two cores, so two delivery processes compete with
+everything else for the second core.
+
+${clusterTable}
 
 **Latency, accept → delivered at the sink** (an upper bound on accept → first delivery attempt: it
 also counts composing, the SMTP exchange and the sink reading the message). One-recipient requests

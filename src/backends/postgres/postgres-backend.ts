@@ -30,28 +30,36 @@ const types = {
 
 /** Opens the pool, applies missing migrations under an advisory lock, and builds every port on it. */
 export async function openPostgresBackend(settings: PostgresSettings, _options: OpenBackendOptions = {}): Promise<Backend> {
-  const pool = new pg.Pool({
-    connectionString: settings.databaseUrl,
-    max: settings.databasePoolSize,
-    types,
-    // Every connection works in Herald's schema; the name is checked at config load (an identifier).
-    ...(settings.databaseSchema ? { options: `-c search_path=${settings.databaseSchema}` } : {}),
-    connectionTimeoutMillis: 10_000,
-  });
-  // A client losing its server (restart, failover, admin shutdown) emits 'error'; unheard, that
-  // would crash the process. Idle clients are reported on the pool, checked-out ones (a
-  // transaction, the LISTEN connection) on themselves: their running query rejects anyway, the
-  // pool drops them, and the next query opens a fresh connection.
-  pool.on('error', () => {});
-  pool.on('connect', (client) => client.on('error', () => {}));
+  const makePool = (extra: string): pg.Pool => {
+    const options = [settings.databaseSchema ? `-c search_path=${settings.databaseSchema}` : '', extra].filter(Boolean).join(' ');
+    const p = new pg.Pool({
+      connectionString: settings.databaseUrl,
+      max: settings.databasePoolSize,
+      types,
+      // Every connection works in Herald's schema; the name is checked at config load (an identifier).
+      ...(options ? { options } : {}),
+      connectionTimeoutMillis: 10_000,
+    });
+    // A client losing its server (restart, failover, admin shutdown) emits 'error'; unheard, that
+    // would crash the process. Idle clients are reported on the pool, checked-out ones (a
+    // transaction, the LISTEN connection) on themselves: their running query rejects anyway, the
+    // pool drops them, and the next query opens a fresh connection.
+    p.on('error', () => {});
+    p.on('connect', (client) => client.on('error', () => {}));
+    return p;
+  };
+  const pool = makePool('');
+  // Leases and outcomes: no wait for the WAL flush (see PostgresQueue).
+  const relaxedPool = makePool('-c synchronous_commit=off');
   const db = new PgDatabase(pool);
   try {
     await migratePostgres(db, settings.databaseSchema);
   } catch (error) {
     await pool.end();
+    await relaxedPool.end();
     throw error;
   }
-  const queue = new PostgresQueue(db);
+  const queue = new PostgresQueue(db, new PgDatabase(relaxedPool));
   return {
     kind: 'postgres',
     accounts: new PostgresAccounts(db),
@@ -69,6 +77,7 @@ export async function openPostgresBackend(settings: PostgresSettings, _options: 
     async close() {
       await queue.close();
       await pool.end();
+      await relaxedPool.end();
     },
   };
 }

@@ -143,7 +143,19 @@ export class PostgresQueue implements MessageQueue {
   private retryMs = LISTEN_RETRY_MIN_MS;
   private retryTimer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly db: PgDatabase) {
+  /**
+   * @param relaxed connections with `synchronous_commit = off`, for leases and outcomes: as on
+   *   SQLite's relaxed connection, a PostgreSQL crash may forget the last fraction of a second of
+   *   them, which only means a message is claimed or delivered again (at-least-once). Accepts
+   *   always commit on `db`, durably. Defaults to `db`.
+   */
+  private finishing: Finishing[] = [];
+  private finishTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly db: PgDatabase,
+    private readonly relaxed: PgDatabase = db,
+  ) {
     this.ready.setMaxListeners(0);
   }
 
@@ -193,14 +205,14 @@ export class PostgresQueue implements MessageQueue {
   async claim(owner: string, limit: number, leaseMs: number): Promise<ClaimedMessage[]> {
     const now = Date.now();
     // SQLite reads a negative LIMIT as none; PostgreSQL refuses it and reads NULL as none.
-    return toClaims(await this.db.query<ClaimRow>(CLAIM, [now, limit < 0 ? null : limit, owner, now + leaseMs]), now + leaseMs);
+    return toClaims(await this.relaxed.query<ClaimRow>(CLAIM, [now, limit < 0 ? null : limit, owner, now + leaseMs]), now + leaseMs);
   }
 
   async claimFrom(owner: string, wants: readonly DestinationClaim[], leaseMs: number): Promise<ClaimedMessage[]> {
     const now = Date.now();
     const some = wants.filter((w) => w.limit > 0);
     if (some.length === 0) return [];
-    const rows = await this.db.query<ClaimRow>(CLAIM_FROM, [some.map((w) => w.destination), some.map((w) => w.limit), now, owner, now + leaseMs]);
+    const rows = await this.relaxed.query<ClaimRow>(CLAIM_FROM, [some.map((w) => w.destination), some.map((w) => w.limit), now, owner, now + leaseMs]);
     return toClaims(rows, now + leaseMs);
   }
 
@@ -213,7 +225,7 @@ export class PostgresQueue implements MessageQueue {
   async extendLease(owner: string, messageIds: string[], leaseMs: number): Promise<string[]> {
     if (messageIds.length === 0) return [];
     const until = Date.now() + leaseMs;
-    const rows = await this.db.query<{ message_id: string }>(
+    const rows = await this.relaxed.query<{ message_id: string }>(
       'UPDATE queue SET ready_at = $1 WHERE message_id = ANY($2::text[]) AND lease_owner = $3 RETURNING message_id',
       [until, messageIds.filter(storable), owner],
     );
@@ -223,32 +235,43 @@ export class PostgresQueue implements MessageQueue {
 
   async complete(owner: string, event: FinalEvent): Promise<boolean> {
     // The event happened whether or not the lease was still ours: record it either way.
-    return this.finish(event, 'DELETE FROM queue WHERE message_id = $1 AND lease_owner = $2', [event.messageId, owner]);
+    return this.finish({ kind: 'complete', owner, event });
   }
 
   async defer(owner: string, event: DeferredEvent): Promise<boolean> {
-    return this.finish(
-      event,
-      `UPDATE queue SET ready_at = $3, lease_owner = NULL, attempts = attempts + 1, last_response = $4
-        WHERE message_id = $1 AND lease_owner = $2`,
-      [event.messageId, owner, event.nextAttemptAt, event.response],
-    );
+    return this.finish({ kind: 'defer', owner, event });
   }
 
-  /** Applies `queueOp` ($1, $2 and its own parameters after) and records `event`, in one transaction. */
-  private async finish(event: HeraldEvent, queueOp: string, params: unknown[]): Promise<boolean> {
-    return eventWriteTransaction(this.db, async (tx) => {
-      const n = params.length + 1;
-      const [row] = (
-        await tx.query<{ held: number; recorded: number }>(
-          `WITH q AS (${queueOp} RETURNING 1), ${recordCtes(n)}
-            SELECT (SELECT COUNT(*) FROM q) AS held, (SELECT COUNT(*) FROM ins) AS recorded`,
-          [...params, ...recordParams([event])],
-        )
-      ).rows;
-      if (row!.recorded > 0) await suppressFor(tx, event);
-      return row!.held > 0;
+  /**
+   * Ends or puts back a message and records its event. Outcomes that arrive within a few
+   * milliseconds of each other share one transaction and one statement per kind (as SQLite's
+   * relaxed group commit shares a commit); if that fails, each is tried again alone so that only
+   * a failing one is rejected.
+   */
+  private finish(outcome: Outcome): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      this.finishing.push({ ...outcome, resolve, reject });
+      if (this.finishing.length >= FINISH_BATCH) void this.flushFinishing();
+      else this.finishTimer ??= setTimeout(() => void this.flushFinishing(), FINISH_WINDOW_MS);
     });
+  }
+
+  private async flushFinishing(): Promise<void> {
+    if (this.finishTimer) clearTimeout(this.finishTimer);
+    this.finishTimer = null;
+    const batch = this.finishing;
+    this.finishing = [];
+    if (batch.length === 0) return;
+    let held: Set<string>;
+    try {
+      held = await eventWriteTransaction(this.relaxed, (tx) => finishAll(tx, batch));
+    } catch {
+      for (const item of batch) {
+        eventWriteTransaction(this.relaxed, (tx) => finishAll(tx, [item])).then((h) => item.resolve(h.has(item.event.messageId)), item.reject);
+      }
+      return;
+    }
+    for (const item of batch) item.resolve(held.has(`${item.kind} ${item.event.messageId}`));
   }
 
   async release(owner: string | null): Promise<number> {
@@ -375,6 +398,7 @@ export class PostgresQueue implements MessageQueue {
 
   /** Ends the LISTEN connection; call before ending the pool. */
   async close(): Promise<void> {
+    await this.flushFinishing();
     this.closed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
@@ -501,3 +525,64 @@ function storable(key: string): boolean {
   return !key.includes('\0');
 }
 
+
+/** A message's outcome: `complete` ends its life in the queue, `defer` puts it back until its next attempt. */
+type Outcome = { kind: 'complete'; owner: string; event: FinalEvent } | { kind: 'defer'; owner: string; event: DeferredEvent };
+
+/** An outcome waiting to share a transaction with others. */
+type Finishing = Outcome & { resolve: (held: boolean) => void; reject: (error: unknown) => void };
+
+/** Outcomes that share one transaction at most, and how long the first waits for company, ms. */
+const FINISH_BATCH = 64;
+const FINISH_WINDOW_MS = 3;
+
+const COMPLETE_ALL = `WITH x AS (SELECT * FROM unnest($1::text[], $2::text[]) AS x(id, owner)),
+  q AS (DELETE FROM queue USING x WHERE queue.message_id = x.id AND queue.lease_owner = x.owner RETURNING queue.message_id),
+  ${recordCtes(3)}
+  SELECT ARRAY(SELECT message_id FROM q) AS held, ARRAY(SELECT id FROM ins) AS recorded`;
+
+const DEFER_ALL = `WITH x AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[]) AS x(id, owner, ready, response)),
+  q AS (
+    UPDATE queue SET ready_at = x.ready, lease_owner = NULL, attempts = queue.attempts + 1, last_response = x.response
+    FROM x WHERE queue.message_id = x.id AND queue.lease_owner = x.owner RETURNING queue.message_id
+  ),
+  ${recordCtes(5)}
+  SELECT ARRAY(SELECT message_id FROM q) AS held, ARRAY(SELECT id FROM ins) AS recorded`;
+
+/**
+ * The outcomes' queue changes and events, one statement per kind, then the suppressions their
+ * newly recorded events cause. Returns `<kind> <message id>` for each message whose lease was
+ * still held (and, for a batch of one, the bare message id too).
+ */
+async function finishAll(tx: PgQueryable, batch: readonly Outcome[]): Promise<Set<string>> {
+  const held = new Set<string>();
+  const recorded = new Set<string>();
+  const completes = batch.filter((o): o is Extract<Outcome, { kind: 'complete' }> => o.kind === 'complete');
+  const defers = batch.filter((o): o is Extract<Outcome, { kind: 'defer' }> => o.kind === 'defer');
+  if (completes.length > 0) {
+    const [row] = (
+      await tx.query<{ held: string[]; recorded: string[] }>(COMPLETE_ALL, [
+        completes.map((o) => o.event.messageId),
+        completes.map((o) => o.owner),
+        ...recordParams(completes.map((o) => o.event)),
+      ])
+    ).rows;
+    for (const id of row!.held) held.add(`complete ${id}`).add(id);
+    for (const id of row!.recorded) recorded.add(id);
+  }
+  if (defers.length > 0) {
+    const [row] = (
+      await tx.query<{ held: string[]; recorded: string[] }>(DEFER_ALL, [
+        defers.map((o) => o.event.messageId),
+        defers.map((o) => o.owner),
+        defers.map((o) => o.event.nextAttemptAt),
+        defers.map((o) => o.event.response),
+        ...recordParams(defers.map((o) => o.event)),
+      ])
+    ).rows;
+    for (const id of row!.held) held.add(`defer ${id}`).add(id);
+    for (const id of row!.recorded) recorded.add(id);
+  }
+  for (const o of batch) if (recorded.has(o.event.id)) await suppressFor(tx, o.event);
+  return held;
+}
