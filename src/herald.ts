@@ -93,7 +93,7 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
   });
   const metrics = new HeraldMetrics({ queue: backend.queue, configVersion: () => live.configVersion });
   const metered: Backend = { ...backend, queue: metrics.meter(backend.queue) };
-  const worker = new DeliveryWorker(metered.queue, backend.suppressions, backend.domains, transport, config, log.child({ component: 'delivery', transport: transport.name }), shaper, backend.rates);
+  const worker = new DeliveryWorker(metered.queue, backend.suppressions, backend.domains, transport, config, log.child({ component: 'delivery', transport: transport.name }), shaper, backend.rates, backend.peers);
   log.info({ transport: transport.name }, transportDescription(transport.name));
   const http = buildHttpApi(metered, config, log, { configVersion: () => live.configVersion, metrics });
   try {

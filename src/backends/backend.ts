@@ -7,7 +7,7 @@ import type { CaptureInbox } from '../delivery/capture-inbox.js';
 import type { TemplateStore } from '../message/template-store.js';
 import type { DomainStore } from '../domains/domain-store.js';
 import type { SuppressionStore } from '../suppressions/suppression-store.js';
-import type { SharedRateLimiter } from '../delivery/rate-limiter.js';
+import type { DeliveryPeers, SharedRateLimiter } from '../delivery/rate-limiter.js';
 
 /** Every port, built by one backend that owns the connections behind them. */
 export interface Backend {
@@ -25,6 +25,8 @@ export interface Backend {
    * all there is (SQLite), where the delivery worker's own token buckets are exact.
    */
   readonly rates: SharedRateLimiter | null;
+  /** The delivery processes sharing this store, to split connection limits; null when there is one. */
+  readonly peers: DeliveryPeers | null;
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -5,7 +5,7 @@ import type { ClaimedMessage, DestinationClaim, MessageQueue } from '../queue/qu
 import { destinationOf } from '../queue/destination.js';
 import { DestinationShaper, type AttemptHealth } from './destination-shaper.js';
 import { DeliveryError } from './delivery-error.js';
-import type { SharedRateLimiter } from './rate-limiter.js';
+import type { DeliveryPeers, SharedRateLimiter } from './rate-limiter.js';
 import { retryDelay } from '../queue/retry-policy.js';
 import { newEventId, type BounceEvent, type DeferredEvent, type DeliveredEvent, type DroppedEvent } from '../events/event.js';
 import type { SuppressionStore } from '../suppressions/suppression-store.js';
@@ -39,6 +39,7 @@ export class DeliveryWorker {
   private woken = false;
   private unsubscribe: (() => void) | null = null;
   private renewTimer: NodeJS.Timeout | null = null;
+  private beatTimer: NodeJS.Timeout | null = null;
   readonly shaper: DestinationShaper;
 
   constructor(
@@ -50,6 +51,7 @@ export class DeliveryWorker {
     private readonly log: Logger,
     shaper?: DestinationShaper,
     private readonly rates: SharedRateLimiter | null = null,
+    private readonly peers: DeliveryPeers | null = null,
   ) {
     this.shaper = shaper ?? new DestinationShaper(config, Date.now, rates !== null);
   }
@@ -64,6 +66,11 @@ export class DeliveryWorker {
     });
     this.renewTimer = setInterval(() => void this.renewLeases(), Math.max(500, this.config.deliveryLeaseMs / 3));
     this.renewTimer.unref();
+    if (this.peers) {
+      void this.beat();
+      this.beatTimer = setInterval(() => void this.beat(), PEER_BEAT_MS);
+      this.beatTimer.unref();
+    }
     this.loop = this.run();
   }
 
@@ -74,6 +81,7 @@ export class DeliveryWorker {
     this.poke();
     this.unsubscribe?.();
     if (this.renewTimer) clearInterval(this.renewTimer);
+    if (this.beatTimer) clearInterval(this.beatTimer);
     await this.loop;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
@@ -83,6 +91,7 @@ export class DeliveryWorker {
     clearTimeout(timer);
     const released = await this.queue.release(this.owner);
     if (released > 0) this.log.info({ released }, 'released leases of unfinished deliveries');
+    await this.peers?.leave(this.owner).catch(() => {});
   }
 
   get busy(): number {
@@ -346,6 +355,16 @@ export class DeliveryWorker {
     log.info({ response: outcome.response, nextAttemptAt }, 'deferred');
   }
 
+  /** Tells the cluster this process delivers, and learns how many share the connection limits. */
+  private async beat(): Promise<void> {
+    try {
+      const peers = await this.peers!.beat(this.owner, 3 * PEER_BEAT_MS);
+      this.shaper.setPeers(peers);
+    } catch (error) {
+      this.log.debug({ err: error }, 'heartbeat failed; keeping the last count of delivery processes');
+    }
+  }
+
   private async renewLeases(): Promise<void> {
     if (this.inFlight.size === 0) return;
     try {
@@ -355,6 +374,9 @@ export class DeliveryWorker {
     }
   }
 }
+
+/** How often a delivery process says it is alive in cluster mode, ms; it counts for three of these. */
+const PEER_BEAT_MS = 2000;
 
 /** The log calls a delivery makes, bound to its message. */
 type MessageLog = Record<'debug' | 'info' | 'warn' | 'error', (fields: object, msg: string) => void>;

@@ -67,6 +67,8 @@ export interface PausedDestination {
  */
 export class DestinationShaper {
   private readonly states = new Map<string, State>();
+  /** Delivery processes sharing each destination's connection limit (cluster mode). */
+  private peers = 1;
 
   /**
    * @param sharedRate true when a `SharedRateLimiter` enforces `messagesPerSecond` across
@@ -78,6 +80,11 @@ export class DestinationShaper {
     private readonly sharedRate = false,
   ) {}
 
+  /** How many delivery processes share each destination's connections (this one included). */
+  setPeers(peers: number): void {
+    this.peers = Math.max(1, Math.floor(peers));
+  }
+
   /** Takes new limits (live reconfiguration); states in progress keep their counts. */
   reconfigure(config: ShaperConfig): void {
     this.config = config;
@@ -85,7 +92,8 @@ export class DestinationShaper {
 
   shapeOf(destination: string): DestinationShape {
     const override: DestinationOverride = this.config.destinationOverrides[destination] ?? {};
-    const maxConnections = override.maxConnections ?? this.config.destinationMaxConnections;
+    // In a cluster each delivery process takes its share of the destination's connections.
+    const maxConnections = Math.max(1, Math.floor((override.maxConnections ?? this.config.destinationMaxConnections) / this.peers));
     return {
       maxConnections,
       maxMessagesPerConnection: override.maxMessagesPerConnection ?? this.config.destinationMaxMessagesPerConnection,

@@ -10,3 +10,15 @@ export interface SharedRateLimiter {
    */
   take(destination: string, wanted: number, ratePerSecond: number, now?: number): Promise<number>;
 }
+
+/**
+ * The delivery processes of a cluster, counted through a heartbeat in the shared store, so that
+ * each takes its share of a destination's connection limit: with N live delivery processes, each
+ * opens at most ⌊maxConnections / N⌋ (at least one) connections to a destination's host.
+ */
+export interface DeliveryPeers {
+  /** Records that `id` is alive now and returns how many delivery processes are (itself included). */
+  beat(id: string, ttlMs: number, now?: number): Promise<number>;
+  /** Removes `id` at shutdown, so the others take its share at once instead of after the TTL. */
+  leave(id: string): Promise<void>;
+}

@@ -45,6 +45,8 @@ export interface SmtpSink {
   messages: SinkMessage[];
   /** Accepted messages, kept or not. Refused ones (hook or `reply`) are not counted. */
   readonly count: number;
+  /** Most SMTP connections open at the same moment so far. */
+  readonly peakConnections: number;
   /** Resolves once `count` accepted messages have arrived. @defaultValue timeoutMs 30 000 ms */
   waitFor(count: number, timeoutMs?: number): Promise<void>;
   /** Stops listening and drops open connections (421) after a short grace period. */
@@ -85,6 +87,8 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     return options.reply?.(msg) ?? null;
   }
 
+  let openConnections = 0;
+  let peakConnections = 0;
   const serverOptions: SMTPServerOptions = {
     name: 'localhost',
     size: MAX_SIZE,
@@ -110,6 +114,14 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
         return;
       }
       callback(Object.assign(new Error('Invalid username or password'), { responseCode: 535 }));
+    },
+    onConnect(_session: SMTPServerSession, callback: (err?: Error | null) => void): void {
+      openConnections++;
+      peakConnections = Math.max(peakConnections, openConnections);
+      callback();
+    },
+    onClose(): void {
+      openConnections--;
     },
     onData(
       stream: SMTPServerDataStream,
@@ -176,6 +188,9 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     messages,
     get count() {
       return count;
+    },
+    get peakConnections() {
+      return peakConnections;
     },
     waitFor(target: number, timeoutMs = DEFAULT_WAIT): Promise<void> {
       if (count >= target) return Promise.resolve();

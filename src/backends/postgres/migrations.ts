@@ -178,4 +178,14 @@ export const POSTGRES_MIGRATIONS: readonly { id: number; name: string; sql: stri
       );
     `,
   },
+  {
+    id: 3,
+    name: 'delivery processes heartbeat, to share connection limits',
+    sql: `
+      CREATE TABLE delivery_processes (
+        id TEXT PRIMARY KEY,
+        seen_at BIGINT NOT NULL
+      );
+    `,
+  },
 ];

@@ -12,6 +12,7 @@ import { PostgresTemplates } from './postgres-templates.js';
 import { PostgresSuppressions } from './postgres-suppressions.js';
 import { PostgresDomains } from './postgres-domains.js';
 import { PostgresRateLimiter } from './postgres-rate-limiter.js';
+import { PostgresPeers } from './postgres-peers.js';
 
 export interface PostgresSettings {
   databaseUrl: string;
@@ -71,6 +72,7 @@ export async function openPostgresBackend(settings: PostgresSettings, _options: 
     domains: new PostgresDomains(db, keySealer(settings.dkimKeyEncryptionKey)),
     suppressions: new PostgresSuppressions(db),
     rates: new PostgresRateLimiter(db),
+    peers: new PostgresPeers(new PgDatabase(relaxedPool)),
     async ping() {
       await db.query('SELECT 1');
     },

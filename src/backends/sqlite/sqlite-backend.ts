@@ -67,6 +67,7 @@ export async function openSqliteBackend(dataDir: string, options: OpenBackendOpt
     // Suppressions added through the API are promised to the caller: durable like templates.
     suppressions: new SqliteSuppressions(durable.db),
     rates: null,
+    peers: null,
     async ping() {
       relaxed.db.prepare('SELECT 1').get();
     },

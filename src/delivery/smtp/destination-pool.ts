@@ -48,7 +48,7 @@ export class DestinationPool {
 
   constructor(
     private readonly options: SmtpConnectionOptions,
-    private readonly limits: DestinationLimits,
+    private limits: DestinationLimits,
     private readonly onEmpty: () => void,
   ) {}
 
@@ -59,6 +59,12 @@ export class DestinationPool {
 
   private get queued(): number {
     return this.queue.length - this.head;
+  }
+
+  /** New limits for this destination (live configuration, or the cluster's share changing); open connections above a lower limit finish their work and are not replaced. */
+  setLimits(limits: Partial<DestinationLimits>): void {
+    if (limits.maxConnections === this.limits.maxConnections && limits.maxMessagesPerConnection === this.limits.maxMessagesPerConnection) return;
+    this.limits = { ...this.limits, ...limits };
   }
 
   send(message: SmtpMessage): Promise<SmtpSendResult> {

@@ -75,6 +75,8 @@ export class SmtpPool {
         if (this.destinations.get(key) === pool) this.destinations.delete(key);
       });
       this.destinations.set(key, pool);
+    } else if (destination.limits) {
+      pool.setLimits(destination.limits);
     }
     return pool.send(message);
   }
