@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
-import { eventually, startTestHerald, type TestHerald } from '../support/test-herald.js';
+import { eventually, mailBody, startTestHerald, type TestHerald } from '../support/test-herald.js';
 
 // Live configuration through the NATS JetStream on this machine (127.0.0.1:4222): a change written
 // once reaches every running process, which reports the revision it runs in /healthz.
@@ -45,6 +45,19 @@ test('a destination limit set once is adopted by every running process, and unse
   assert.equal(await versionOf(a), 0);
   assert.equal(a.shaper.shapeOf('slow.test').messagesPerSecond, 0);
 
+  // Both processes are delivering while the change is made.
+  let sending = true;
+  const traffic = [a, b].map(async (h) => {
+    let sent = 0;
+    while (sending) {
+      const res = await h.api('/v3/mail/send', { method: 'POST', json: mailBody({ personalizations: [{ to: [{ email: `r${sent}@slow.test` }] }] }) });
+      assert.equal(res.status, 202);
+      sent++;
+    }
+    return sent;
+  });
+  await eventually(async () => (await a.backend.inbox.list((await a.backend.accounts.findAccountByName('default'))!.id, { limit: 1 })).length > 0, 10_000, 'deliveries under way');
+
   const set = await cli('set', 'destinationOverrides', '{"slow.test": {"messagesPerSecond": 3, "maxConnections": 2}}');
   assert.equal(set.code, 0, set.stderr);
   assert.match(set.stdout, /destinationOverrides set \(revision \d+\)/);
@@ -56,6 +69,9 @@ test('a destination limit set once is adopted by every running process, and unse
     assert.equal(h.shaper.shapeOf('slow.test').messagesPerSecond, 3);
     assert.equal(h.shaper.shapeOf('slow.test').maxConnections, 2);
   }
+  sending = false;
+  const sent = await Promise.all(traffic);
+  assert.ok(sent.every((n) => n > 0));
 
   // A value that fails its check is refused by the CLI, and nothing changes.
   const bad = await cli('set', 'destinationOverrides', '{"slow.test": {"messagesPerSecond": -1}}');
