@@ -1,16 +1,7 @@
+import { type KeyRow, toKey } from '../account-rows.js';
 import type { Account, AccountStore, ApiKeyRecord } from '../../accounts/account-store.js';
-import type { Scope } from '../../accounts/scopes.js';
 import { newId } from '../../message/expand.js';
 import type { PgDatabase } from './pg-database.js';
-
-interface KeyRow {
-  id: string;
-  account_id: string;
-  name: string;
-  scopes: string;
-  secret_hash: string;
-  created_at: number;
-}
 
 const ACCOUNT_COLUMNS = 'id, name, created_at AS "createdAt"';
 
@@ -87,13 +78,3 @@ function storable(key: string): boolean {
   return !key.includes('\0');
 }
 
-function toKey(row: KeyRow): ApiKeyRecord {
-  return {
-    id: row.id,
-    accountId: row.account_id,
-    name: row.name,
-    scopes: JSON.parse(row.scopes) as Scope[],
-    secretHash: row.secret_hash,
-    createdAt: row.created_at,
-  };
-}

@@ -1,3 +1,4 @@
+import { type SuppressionRow, type GroupRow, toGroup } from '../suppression-rows.js';
 import type {
   GroupInput,
   ListOptions,
@@ -33,23 +34,6 @@ const UPSERT_MANY = `INSERT INTO suppressions (account_id, email, list, group_id
   SELECT $1, e.email, $2, 0, e.reason, e.status, e.ip, $3
     FROM unnest($4::text[], $5::text[], $6::text[], $7::text[]) AS e(email, reason, status, ip)
   ON CONFLICT (account_id, email, list, group_id) DO UPDATE SET reason = EXCLUDED.reason, status = EXCLUDED.status, ip = EXCLUDED.ip`;
-
-interface SuppressionRow {
-  email: string;
-  list: SuppressionList;
-  reason: string | null;
-  status: string | null;
-  ip: string | null;
-  created_at: number;
-}
-
-interface GroupRow {
-  id: number;
-  name: string;
-  description: string;
-  is_default: number;
-  unsubscribes: number;
-}
 
 const GROUP_COLUMNS = `g.id, g.name, g.description, g.is_default,
   (SELECT COUNT(*) FROM suppressions s WHERE s.account_id = g.account_id AND s.list = 'group' AND s.group_id = g.id) AS unsubscribes`;
@@ -270,6 +254,3 @@ function pooled(db: PgDatabase): PgQueryable {
   return db.pool as unknown as PgQueryable;
 }
 
-function toGroup(row: GroupRow): SuppressionGroup {
-  return { id: row.id, name: row.name, description: row.description, isDefault: row.is_default === 1, unsubscribes: row.unsubscribes };
-}

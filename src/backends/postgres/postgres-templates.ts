@@ -1,3 +1,4 @@
+import { type VersionRow, toVersionSummary, toVersion, definedOnly } from '../template-rows.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type {
   NewTemplateVersion,
@@ -8,7 +9,6 @@ import type {
   TemplateSummary,
   TemplateVersion,
   TemplateVersionChanges,
-  TemplateVersionSummary,
 } from '../../message/template-store.js';
 import type { PgDatabase, PgQueryable } from './pg-database.js';
 
@@ -18,17 +18,6 @@ interface TemplateRow {
   name: string;
   generation: TemplateGeneration;
   created_at: number;
-  updated_at: number;
-}
-
-interface VersionRow {
-  id: string;
-  template_id: string;
-  active: number;
-  name: string;
-  subject: string | null;
-  html_content?: string | null;
-  plain_content?: string | null;
   updated_at: number;
 }
 
@@ -247,18 +236,6 @@ async function touch(tx: PgQueryable, templateId: string, now: number): Promise<
 
 function toTemplateBase(row: TemplateRow): Omit<Template, 'versions'> {
   return { id: row.id, accountId: row.account_id, name: row.name, generation: row.generation, updatedAt: row.updated_at };
-}
-
-function toVersionSummary(row: VersionRow): TemplateVersionSummary {
-  return { id: row.id, templateId: row.template_id, active: row.active === 1, name: row.name, subject: row.subject, updatedAt: row.updated_at };
-}
-
-function toVersion(row: VersionRow): TemplateVersion {
-  return { ...toVersionSummary(row), htmlContent: row.html_content ?? null, plainContent: row.plain_content ?? null };
-}
-
-function definedOnly<T extends object>(changes: T): Partial<T> {
-  return Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function encodeCursor(row: TemplateRow): string {

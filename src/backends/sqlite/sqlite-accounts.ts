@@ -1,16 +1,7 @@
+import { type KeyRow, toKey } from '../account-rows.js';
 import type Database from 'better-sqlite3';
 import type { Account, AccountStore, ApiKeyRecord } from '../../accounts/account-store.js';
-import type { Scope } from '../../accounts/scopes.js';
 import { newId } from '../../message/expand.js';
-
-interface KeyRow {
-  id: string;
-  account_id: string;
-  name: string;
-  scopes: string;
-  secret_hash: string;
-  created_at: number;
-}
 
 export class SqliteAccounts implements AccountStore {
   private readonly stmt;
@@ -82,13 +73,3 @@ export class SqliteAccounts implements AccountStore {
   }
 }
 
-function toKey(row: KeyRow): ApiKeyRecord {
-  return {
-    id: row.id,
-    accountId: row.account_id,
-    name: row.name,
-    scopes: JSON.parse(row.scopes) as Scope[],
-    secretHash: row.secret_hash,
-    createdAt: row.created_at,
-  };
-}

@@ -1,17 +1,7 @@
+import { type DomainRow } from '../domain-rows.js';
 import type Database from 'better-sqlite3';
 import type { DkimAlgorithm, DkimPublicKey, DkimSigningKey, DomainStore, NewSendingDomain, RecordStatus, SendingDomain } from '../../domains/domain-store.js';
 import type { KeySealer } from '../../domains/key-sealing.js';
-
-interface DomainRow {
-  id: number;
-  account_id: string;
-  domain: string;
-  selector: string;
-  valid: number;
-  validated_at: number | null;
-  last_check: string | null;
-  created_at: number;
-}
 
 interface KeyRow {
   algorithm: DkimAlgorithm;

@@ -1,3 +1,4 @@
+import { type SuppressionRow, type GroupRow, toGroup } from '../suppression-rows.js';
 import type Database from 'better-sqlite3';
 import type {
   GroupInput,
@@ -17,23 +18,6 @@ import type {
 export const UPSERT_SUPPRESSION = `INSERT INTO suppressions (account_id, email, list, group_id, reason, status, ip, created_at)
   VALUES (@account_id, @email, @list, 0, @reason, @status, @ip, @created_at)
   ON CONFLICT (account_id, email, list, group_id) DO UPDATE SET reason = excluded.reason, status = excluded.status, ip = excluded.ip`;
-
-interface SuppressionRow {
-  email: string;
-  list: SuppressionList;
-  reason: string | null;
-  status: string | null;
-  ip: string | null;
-  created_at: number;
-}
-
-interface GroupRow {
-  id: number;
-  name: string;
-  description: string;
-  is_default: number;
-  unsubscribes: number;
-}
 
 const GROUP_COLUMNS = `g.id, g.name, g.description, g.is_default,
   (SELECT COUNT(*) FROM suppressions s WHERE s.account_id = g.account_id AND s.list = 'group' AND s.group_id = g.id) AS unsubscribes`;
@@ -181,6 +165,3 @@ export class SqliteSuppressions implements SuppressionStore {
   }
 }
 
-function toGroup(row: GroupRow): SuppressionGroup {
-  return { id: row.id, name: row.name, description: row.description, isDefault: row.is_default === 1, unsubscribes: row.unsubscribes };
-}
