@@ -53,6 +53,10 @@ export const ERROR_CATALOGUE = {
   HERALD_ERR_DOMAIN_LIMIT: { status: 400, message: 'The account has reached its limit of 100 sending domains.' },
   HERALD_ERR_INVALID_QUERY: { status: 400, message: 'The query is not valid.' },
   HERALD_ERR_INVALID_SCOPE: { status: 400, message: 'One or more scopes are not valid.' },
+  HERALD_ERR_BACKLOG_FULL: {
+    status: 429,
+    message: "Herald's delivery queue is full; retry later.",
+  },
   HERALD_ERR_SERVICE_UNAVAILABLE: {
     status: 503,
     message: 'Herald is shutting down or its store is unavailable; retry later.',

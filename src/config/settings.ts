@@ -92,6 +92,8 @@ export interface HeraldConfig {
   retryMaxMs: number;
   /** A message not delivered after this long bounces as expired, ms (72 h, as SendGrid). */
   messageMaxAgeMs: number;
+  /** Messages queued (all processes) past which new mail is refused with 429. */
+  maxQueuedMessages: number;
   /** Largest accepted HTTP request body, bytes (SendGrid's limit is 30 MB). */
   maxRequestBytes: number;
   /** pino log level: fatal, error, warn, info, debug, trace or silent. */
@@ -248,6 +250,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'retryBaseMs', kind: 'integer', default: MINUTE, min: 10, max: 24 * HOUR, doc: 'First retry delay after a deferral, ms; each further one doubles, with ±20% jitter.' },
   { key: 'retryMaxMs', kind: 'integer', default: HOUR, min: 10, max: 24 * HOUR, doc: 'Longest delay between two attempts, ms.' },
   { key: 'messageMaxAgeMs', kind: 'integer', default: 72 * HOUR, min: 1000, max: 30 * 24 * HOUR, doc: 'A message still undelivered this long after it was accepted bounces as expired, ms (72 h, as SendGrid).' },
+  { key: 'maxQueuedMessages', kind: 'integer', default: 10_000_000, min: 1, max: 1_000_000_000, doc: 'Messages queued (ready, scheduled or being delivered, all processes) past which `POST /v3/mail/send` answers 429 with Retry-After instead of growing the backlog.' },
   { key: 'maxRequestBytes', kind: 'integer', default: 30 * 1024 * 1024, min: 1024, max: 100 * 1024 * 1024, doc: 'Largest accepted HTTP request body, bytes (SendGrid: 30 MB).' },
   { key: 'logLevel', kind: 'enum', default: 'info', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], doc: 'Log level.' },
   { key: 'shutdownGraceMs', kind: 'integer', default: 10 * 1000, min: 0, max: 10 * MINUTE, doc: 'Time SIGTERM gives in-flight deliveries to finish before their leases are released, ms.' },

@@ -1,3 +1,4 @@
+import { BacklogGuard } from '../../queue/backlog-guard.js';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ApiContext } from '../api-context.js';
@@ -8,6 +9,7 @@ import { expandRequest, newId } from '../../message/expand.js';
 
 export function mailSendRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const { backend, config } = ctx;
+  const backlog = new BacklogGuard(backend.queue, config.maxQueuedMessages);
 
   // SendGrid v3 Mail Send: 202 and X-Message-Id once the messages are on disk.
   app.post('/v3/mail/send', { onRequest: requireScope(backend.accounts, 'mail.send') }, async (request, reply) => {
@@ -43,7 +45,9 @@ export function mailSendRoutes(app: FastifyInstance, ctx: ApiContext): void {
     // sandbox_mode: validated, never sent; SendGrid answers 200 with no body.
     if (mail.sandbox) return reply.status(200).send();
     const accepted = expandRequest(mail, { accountId, apiKeyId: request.apiKey?.id ?? null, nowMs: now, maxAgeMs: config.messageMaxAgeMs });
+    await backlog.admit(accepted.messages.length);
     await backend.queue.enqueue(accepted);
+    backlog.accepted(accepted.messages.length);
     // Asked first: the request's logger is made on first use (see auth.ts), and with logLevel
     // warn or above this line is not written.
     if ((app.log as unknown as Logger).isLevelEnabled('info')) request.log.info({ requestId: accepted.requestId, messages: accepted.messages.length }, 'accepted');
