@@ -117,6 +117,8 @@ function checkValue(setting: Setting, value: unknown, where: string): unknown {
   }
 }
 
+const MAX_MAP_ENTRIES = 10_000;
+
 /** The map-valued settings: given as a JSON object in the file, as JSON text in the environment. */
 function checkJson(setting: Setting, value: unknown, where: string): unknown {
   if (typeof value === 'string') {
@@ -128,6 +130,9 @@ function checkJson(setting: Setting, value: unknown, where: string): unknown {
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(setting, value, where, 'a JSON object');
   const entries = Object.entries(value);
+  // Every process holds these maps and live changes carry them whole: keep them to a size an
+  // operator writes by hand.
+  if (entries.length > MAX_MAP_ENTRIES) fail(setting, `(${entries.length} entries)`, where, `at most ${MAX_MAP_ENTRIES} domains`);
   if (setting.key === 'mxOverrides') {
     try {
       parseOverrides(value as Record<string, string[]>, 25);

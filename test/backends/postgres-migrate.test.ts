@@ -36,3 +36,22 @@ test('three concurrent `herald migrate` runs apply every migration once; a later
     await client.end();
   }
 });
+
+test('herald migrate against an unreachable or unset database fails with a message, not a stack', async () => {
+  const base = { ...process.env, HERALD_BACKEND: 'postgres', HERALD_LOG_LEVEL: 'silent' };
+  const attempt = (env: NodeJS.ProcessEnv) =>
+    run(process.execPath, [MAIN, 'migrate'], { env }).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => e,
+    );
+  const down = await attempt({ ...base, HERALD_DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' });
+  assert.equal(down.code, 1);
+  assert.match(down.stderr, /^herald: connect ECONNREFUSED/m);
+  const unset = await attempt(base);
+  assert.equal(unset.code, 2);
+  assert.match(unset.stderr, /databaseUrl is not set/);
+  const notPostgres = await attempt({ ...base, HERALD_DATABASE_URL: 'mysql://root@127.0.0.1/x' });
+  assert.equal(notPostgres.code, 2);
+  assert.match(notPostgres.stderr, /databaseUrl from HERALD_DATABASE_URL must be a postgres:\/\/ URL, got \(hidden\)/);
+  assert.doesNotMatch(notPostgres.stderr, /root@/, 'the URL, which may hold a password, is never echoed');
+});

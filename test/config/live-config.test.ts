@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
+import { loadConfig } from '../../src/config/load.js';
 import { eventually, mailBody, startTestHerald, type TestHerald } from '../support/test-herald.js';
 
 // Live configuration through the NATS JetStream on this machine (127.0.0.1:4222): a change written
@@ -106,4 +107,34 @@ test('a process started after a change starts with it', async () => {
   heralds.push(late);
   assert.equal(late.shaper.shapeOf('any.test').messagesPerSecond, 25);
   assert.ok((await versionOf(late)) > 0);
+});
+
+test('herald config refuses malformed, oversized and unreachable input with a message and a non-zero exit', async () => {
+  const missing = await cli('set', 'destinationOverrides');
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /KEY and VALUE are needed/);
+  const unknown = await cli('frobnicate');
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /Live settings: destinationOverrides/);
+  assert.equal((await cli('unset')).code, 2);
+
+  const hostile = await cli('set', 'destinationOverrides', '{"__proto__": {"maxConnections": 1}}');
+  assert.notEqual(hostile.code, 0);
+  assert.doesNotMatch(hostile.stderr, /\n\s+at /, 'a message, not a stack trace');
+  const notAMap = await cli('set', 'mxOverrides', '["127.0.0.1"]');
+  assert.notEqual(notAMap.code, 0);
+  assert.match(notAMap.stderr, /mxOverrides .* must be a JSON object/);
+
+  // Too big for one command-line argument anyway; the same check guards the file, the
+  // environment and the CLI.
+  const huge = JSON.stringify(Object.fromEntries(Array.from({ length: 10_001 }, (_, i) => [`d${i}.example`, { maxConnections: 1 }])));
+  assert.throws(() => loadConfig({ env: { HERALD_DESTINATION_OVERRIDES: huge } }), /destinationOverrides from HERALD_DESTINATION_OVERRIDES must be at most 10000 domains/);
+
+  const env = { ...process.env, HERALD_NATS_URL: 'nats://127.0.0.1:1', HERALD_NATS_CONFIG_BUCKET: bucket, HERALD_LOG_LEVEL: 'silent' };
+  const down = await run(process.execPath, [MAIN, 'config', 'get'], { env }).then(
+    () => ({ code: 0, stderr: '' }),
+    (e: { code: number; stderr: string }) => e,
+  );
+  assert.equal(down.code, 1);
+  assert.match(down.stderr, /^herald: .*refused/m);
 });
