@@ -7,7 +7,7 @@ import type { CaptureInbox } from '../delivery/capture-inbox.js';
 import type { TemplateStore } from '../message/template-store.js';
 import type { DomainStore } from '../domains/domain-store.js';
 import type { SuppressionStore } from '../suppressions/suppression-store.js';
-import type { DeliveryPeers, SharedRateLimiter } from '../delivery/rate-limiter.js';
+import type { DeliveryPeers, SharedRateLimiter } from '../delivery/cluster-limits.js';
 
 /** Every port, built by one backend that owns the connections behind them. */
 export interface Backend {

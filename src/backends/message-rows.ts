@@ -1,4 +1,5 @@
 import type { NewMessage } from '../message/mail-request.js';
+import type { QueueEntry } from '../queue/queue.js';
 import type { MessageSummary } from '../events/event-log.js';
 import type { ActivityField } from '../events/activity-query.js';
 
@@ -111,5 +112,32 @@ export function toSummary(row: SummaryRow): MessageSummary {
     templateId: row.template_id,
     opensCount: row.opens_count,
     clicksCount: row.clicks_count,
+  };
+}
+
+/** A queue row joined with its message's recipient, as operators list it. */
+export interface QueueEntryRow {
+  message_id: string;
+  account_id: string;
+  recipient: string;
+  destination: string;
+  lease_owner: string | null;
+  attempts: number;
+  ready_at: number;
+  created_at: number;
+  last_response: string | null;
+}
+
+export function toQueueEntry(r: QueueEntryRow, now: number): QueueEntry {
+  return {
+    messageId: r.message_id,
+    accountId: r.account_id,
+    recipient: r.recipient,
+    destination: r.destination,
+    state: r.lease_owner !== null ? 'leased' : r.ready_at <= now ? 'ready' : 'scheduled',
+    attempts: r.attempts,
+    readyAt: r.ready_at,
+    createdAt: r.created_at,
+    lastResponse: r.last_response,
   };
 }

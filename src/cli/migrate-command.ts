@@ -10,12 +10,10 @@ import { HeraldError } from '../errors.js';
 export async function migrateCommand(config: HeraldConfig): Promise<number> {
   if (config.backend === 'postgres') {
     if (!config.databaseUrl) throw new HeraldError('HERALD_ERR_CONFIG', { message: 'backend is postgres but databaseUrl is not set' });
-    const pg = (await import('pg')).default;
     const { PgDatabase } = await import('../backends/postgres/pg-database.js');
-    const { migratePostgres } = await import('../backends/postgres/postgres-backend.js');
+    const { createPool, migratePostgres } = await import('../backends/postgres/postgres-backend.js');
     const { POSTGRES_MIGRATIONS } = await import('../backends/postgres/migrations.js');
-    const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 1, ...(config.databaseSchema ? { options: `-c search_path=${config.databaseSchema}` } : {}) });
-    pool.on('error', () => {});
+    const pool = createPool({ databaseUrl: config.databaseUrl, databaseSchema: config.databaseSchema });
     try {
       const applied = await migratePostgres(new PgDatabase(pool), config.databaseSchema);
       report(applied, POSTGRES_MIGRATIONS, `PostgreSQL${config.databaseSchema ? ` schema ${config.databaseSchema}` : ''}`);

@@ -66,7 +66,9 @@ export class LiveConfig {
     })();
     live.stopWatch = () => watcher.stop();
     // Start with what the bucket holds now, not the defaults, or a restart would undo live changes.
-    await Promise.race([caughtUp, new Promise((r) => setTimeout(r, 5000))]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([caughtUp, new Promise((r) => (timer = setTimeout(r, 5000)))]);
+    clearTimeout(timer);
     return live;
   }
 

@@ -5,7 +5,7 @@ import type { ClaimedMessage, DestinationClaim, MessageQueue } from '../queue/qu
 import { destinationOf } from '../queue/destination.js';
 import { DestinationShaper, type AttemptHealth } from './destination-shaper.js';
 import { DeliveryError } from './delivery-error.js';
-import type { DeliveryPeers, SharedRateLimiter } from './rate-limiter.js';
+import type { DeliveryPeers, SharedRateLimiter } from './cluster-limits.js';
 import { retryDelay } from '../queue/retry-policy.js';
 import { newEventId, type BounceEvent, type DeferredEvent, type DeliveredEvent, type DroppedEvent } from '../events/event.js';
 import type { SuppressionStore } from '../suppressions/suppression-store.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import pg from 'pg';
 import { startHerald, stopHeraldChildren, type HeraldChild } from '../support/herald-child.js';
-import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.js';
+import { heraldMessageId, startSmtpSink, type SmtpSink } from '../support/smtp-sink.js';
 import { startDnsServer, type DnsTestServer } from '../support/dns-server.js';
 import { eventually, mailBody, tempDataDir } from '../support/test-herald.js';
 import { freePort } from '../support/free-port.js';
@@ -79,7 +79,7 @@ test(`two delivery processes share a destination's ${LIMIT} connections instead 
   assert.equal(res.status, 202, await res.text());
   await sink.waitFor(MESSAGES, 120_000);
 
-  const hosts = new Set(sink.messages.map((m) => /^message-id:\s*<[^>@\s]+@([^>\s]+)>/im.exec(m.raw.toString('latin1'))?.[1]));
+  const hosts = new Set(sink.messages.map((m) => heraldMessageId(m.raw)?.host));
   assert.ok(hosts.has('one.test') && hosts.has('two.test'), `both processes delivered: ${[...hosts].join(', ')}`);
   assert.ok(sink.peakConnections <= LIMIT, `the MX host saw ${sink.peakConnections} connections at once; the cluster-wide limit is ${LIMIT}`);
   assert.ok(sink.peakConnections >= 2, 'and the processes did use their connections');

@@ -2,7 +2,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { startHerald, stopHeraldChildren, waitForExit, type HeraldChild } from '../support/herald-child.js';
-import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.js';
+import { heraldMessageId, startSmtpSink, type SmtpSink } from '../support/smtp-sink.js';
 import { eventually, mailBody, tempDataDir } from '../support/test-herald.js';
 import { freePort } from '../support/free-port.js';
 import { TEST_DATABASE_URL, dropSchema, freshSchema } from '../conformance/backends.js';
@@ -33,11 +33,10 @@ function settings(extra: Record<string, string>): Record<string, string> {
   return { HERALD_BACKEND: 'postgres', HERALD_DATABASE_URL: TEST_DATABASE_URL, HERALD_DATABASE_SCHEMA: schema, HERALD_DATA_DIR: dir, ...extra };
 }
 
-/** `<requestId.n@host>` → [`requestId.n`, host]: which message, and which process composed it (its hostname). */
+/** [message id, host of the process that composed it]. */
 function identify(raw: Buffer): [string, string] | null {
-  const end = raw.indexOf('\r\n\r\n');
-  const m = /^message-id:\s*<([^>@\s]+)@([^>\s]+)>/im.exec(raw.subarray(0, end).toString('latin1'));
-  return m ? [m[1]!, m[2]!] : null;
+  const found = heraldMessageId(raw);
+  return found ? [found.id, found.host] : null;
 }
 
 test('two delivery processes share the queue; one is killed with SIGKILL and the other finishes every message', { timeout: 240_000 }, async () => {

@@ -2,7 +2,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { startHerald, stopHeraldChildren } from '../support/herald-child.js';
-import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.js';
+import { heraldMessageId, startSmtpSink, type SmtpSink } from '../support/smtp-sink.js';
 import { eventually, mailBody, tempDataDir } from '../support/test-herald.js';
 import { freePort } from '../support/free-port.js';
 import { startPrivatePostgres, type PrivatePostgres } from '../support/private-postgres.js';
@@ -78,7 +78,7 @@ test('a PostgreSQL restart during a run: 503 with Retry-After while it is down, 
   const arrived = new Set<string>();
   await eventually(async () => {
     for (const m of sink!.messages) {
-      const id = /^message-id:\s*<([^>@\s]+)@/im.exec(m.raw.toString('latin1'))?.[1];
+      const id = heraldMessageId(m.raw)?.id;
       if (id) arrived.add(id);
     }
     return [...accepted].every((id) => arrived.has(id));

@@ -2,7 +2,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.js';
+import { startSmtpSink, type SmtpSink, heraldMessageId } from '../support/smtp-sink.js';
 import { eventually, mailBody, tempDataDir } from '../support/test-herald.js';
 import { freePort } from '../support/free-port.js';
 import { startHerald, stopHeraldChildren, waitForExit, type HeraldChild } from '../support/herald-child.js';
@@ -52,11 +52,9 @@ function seededRandom(seed: number): () => number {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** `<requestId.n@host>` → `requestId.n`; the message id is the left-hand side of the Message-ID Herald writes. */
+/** The Herald message id (`requestId.n`) of a delivered message, from its Message-ID. */
 function messageIdOf(raw: Buffer): string | undefined {
-  const end = raw.indexOf('\r\n\r\n');
-  const head = raw.subarray(0, end < 0 ? raw.length : end).toString('latin1');
-  return /^message-id:\s*<([^>@\s]+)@/im.exec(head)?.[1];
+  return heraldMessageId(raw)?.id;
 }
 
 test(

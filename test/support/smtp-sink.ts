@@ -215,3 +215,14 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     },
   };
 }
+
+/**
+ * `Message-ID: <requestId.n@host>` of a delivered message → its Herald message id and the host
+ * that composed it (the process's `hostname`); null when the header is missing.
+ */
+export function heraldMessageId(raw: Buffer): { id: string; host: string } | null {
+  const end = raw.indexOf('\r\n\r\n');
+  const head = raw.subarray(0, end < 0 ? raw.length : end).toString('latin1');
+  const m = /^message-id:\s*<([^>@\s]+)@([^>\s]+)>/im.exec(head);
+  return m ? { id: m[1]!, host: m[2]! } : null;
+}

@@ -29,29 +29,34 @@ const types = {
     oid === INT8 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
+/**
+ * A pool on Herald's schema with its types, its connect timeout, and listeners that keep a dropped
+ * connection from crashing the process. `extra` adds server settings for its connections.
+ */
+export function createPool(settings: Pick<PostgresSettings, 'databaseUrl' | 'databaseSchema'> & { databasePoolSize?: number }, extra = ''): pg.Pool {
+  const options = [settings.databaseSchema ? `-c search_path=${settings.databaseSchema}` : '', extra].filter(Boolean).join(' ');
+  const pool = new pg.Pool({
+    connectionString: settings.databaseUrl,
+    max: settings.databasePoolSize ?? 1,
+    types,
+    // Every connection works in Herald's schema; the name is checked at config load (an identifier).
+    ...(options ? { options } : {}),
+    connectionTimeoutMillis: 10_000,
+  });
+  // A client losing its server (restart, failover, admin shutdown) emits 'error'; unheard, that
+  // would crash the process. Idle clients are reported on the pool, checked-out ones (a
+  // transaction, the LISTEN connection) on themselves: their running query rejects anyway, the
+  // pool drops them, and the next query opens a fresh connection.
+  pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
+  return pool;
+}
+
 /** Opens the pool, applies missing migrations under an advisory lock, and builds every port on it. */
 export async function openPostgresBackend(settings: PostgresSettings, _options: OpenBackendOptions = {}): Promise<Backend> {
-  const makePool = (extra: string): pg.Pool => {
-    const options = [settings.databaseSchema ? `-c search_path=${settings.databaseSchema}` : '', extra].filter(Boolean).join(' ');
-    const p = new pg.Pool({
-      connectionString: settings.databaseUrl,
-      max: settings.databasePoolSize,
-      types,
-      // Every connection works in Herald's schema; the name is checked at config load (an identifier).
-      ...(options ? { options } : {}),
-      connectionTimeoutMillis: 10_000,
-    });
-    // A client losing its server (restart, failover, admin shutdown) emits 'error'; unheard, that
-    // would crash the process. Idle clients are reported on the pool, checked-out ones (a
-    // transaction, the LISTEN connection) on themselves: their running query rejects anyway, the
-    // pool drops them, and the next query opens a fresh connection.
-    p.on('error', () => {});
-    p.on('connect', (client) => client.on('error', () => {}));
-    return p;
-  };
-  const pool = makePool('');
+  const pool = createPool(settings);
   // Leases and outcomes: no wait for the WAL flush (see PostgresQueue).
-  const relaxedPool = makePool('-c synchronous_commit=off');
+  const relaxedPool = createPool(settings, '-c synchronous_commit=off');
   const db = new PgDatabase(pool);
   try {
     await migratePostgres(db, settings.databaseSchema);

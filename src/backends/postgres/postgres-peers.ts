@@ -1,4 +1,4 @@
-import type { DeliveryPeers } from '../../delivery/rate-limiter.js';
+import type { DeliveryPeers } from '../../delivery/cluster-limits.js';
 import type { PgDatabase } from './pg-database.js';
 
 /** Delivery processes' heartbeats in one small table; a process unseen for its TTL no longer counts. */

@@ -6,7 +6,7 @@ import { destinationOf } from '../../queue/destination.js';
 import type { AcceptedRequest, MailRequest } from '../../message/mail-request.js';
 import { activityStatus, newEventId, type DeferredEvent, type DroppedEvent, type FinalEvent, type HeraldEvent } from '../../events/event.js';
 import { autoSuppression } from '../../suppressions/auto-suppress.js';
-import { rowToMessage, type MessageRow } from '../message-rows.js';
+import { rowToMessage, type MessageRow, toQueueEntry, type QueueEntryRow } from '../message-rows.js';
 import type { PgDatabase, PgQueryable } from './pg-database.js';
 import { PG_UPSERT_SUPPRESSION } from './postgres-suppressions.js';
 import { eventColumns, eventWriteTransaction, insertEventsSql } from './postgres-event-log.js';
@@ -312,34 +312,14 @@ export class PostgresQueue implements MessageQueue {
     // Like SqliteQueue.list, this does not (yet) page with `options.after`.
     if (options.destination !== undefined && !storable(options.destination)) return [];
     const now = Date.now();
-    const rows = await this.db.query<{
-      message_id: string;
-      account_id: string;
-      recipient: string;
-      destination: string;
-      lease_owner: string | null;
-      attempts: number;
-      ready_at: number;
-      created_at: number;
-      last_response: string | null;
-    }>(
+    const rows = await this.db.query<QueueEntryRow>(
       `SELECT q.message_id, q.account_id, m.recipient, q.destination, q.lease_owner, q.attempts, q.ready_at, q.created_at, q.last_response
         FROM queue q JOIN messages m ON m.id = q.message_id
         WHERE $1::text IS NULL OR q.destination = $1
         ORDER BY q.created_at, q.message_id COLLATE "C" LIMIT $2`,
       [options.destination ?? null, options.limit < 0 ? null : options.limit],
     );
-    return rows.map((r) => ({
-      messageId: r.message_id,
-      accountId: r.account_id,
-      recipient: r.recipient,
-      destination: r.destination,
-      state: r.lease_owner !== null ? 'leased' : r.ready_at <= now ? 'ready' : 'scheduled',
-      attempts: r.attempts,
-      readyAt: r.ready_at,
-      createdAt: r.created_at,
-      lastResponse: r.last_response,
-    }));
+    return rows.map((r) => toQueueEntry(r, now));
   }
 
   async retryNow(destination: string): Promise<number> {

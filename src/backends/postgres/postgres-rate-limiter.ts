@@ -1,4 +1,4 @@
-import type { SharedRateLimiter } from '../../delivery/rate-limiter.js';
+import type { SharedRateLimiter } from '../../delivery/cluster-limits.js';
 import type { PgDatabase } from './pg-database.js';
 
 /**

@@ -4,7 +4,7 @@ import type { ClaimedMessage, DestinationClaim, DestinationDepth, MessageQueue, 
 import { destinationOf } from '../../queue/destination.js';
 import type { AcceptedRequest, MailRequest } from '../../message/mail-request.js';
 import { activityStatus, newEventId, type DeferredEvent, type DroppedEvent, type FinalEvent, type HeraldEvent } from '../../events/event.js';
-import { messageToRow, rowToMessage, type MessageRow } from '../message-rows.js';
+import { messageToRow, rowToMessage, type MessageRow, toQueueEntry, type QueueEntryRow } from '../message-rows.js';
 import type { SqliteConnections } from './sqlite-connections.js';
 import { eventToRow } from '../event-rows.js';
 import { UPSERT_SUPPRESSION } from './sqlite-suppressions.js';
@@ -236,28 +236,8 @@ export class SqliteQueue implements MessageQueue {
 
   async list(options: QueueListOptions): Promise<QueueEntry[]> {
     const now = Date.now();
-    const rows = this.stmt.list.all({ destination: options.destination ?? null, limit: options.limit }) as {
-      message_id: string;
-      account_id: string;
-      recipient: string;
-      destination: string;
-      lease_owner: string | null;
-      attempts: number;
-      ready_at: number;
-      created_at: number;
-      last_response: string | null;
-    }[];
-    return rows.map((r) => ({
-      messageId: r.message_id,
-      accountId: r.account_id,
-      recipient: r.recipient,
-      destination: r.destination,
-      state: r.lease_owner !== null ? 'leased' : r.ready_at <= now ? 'ready' : 'scheduled',
-      attempts: r.attempts,
-      readyAt: r.ready_at,
-      createdAt: r.created_at,
-      lastResponse: r.last_response,
-    }));
+    const rows = this.stmt.list.all({ destination: options.destination ?? null, limit: options.limit }) as QueueEntryRow[];
+    return rows.map((r) => toQueueEntry(r, now));
   }
 
   async retryNow(destination: string): Promise<number> {
