@@ -39,3 +39,7 @@ test('a delivery-only process serves health but no API, and delivers what is que
 test('an unknown role stops start-up with a message naming the setting', async () => {
   await assert.rejects(startTestHerald({ roles: 'api,mailer' as string }), /roles .* must be roles from api, delivery/);
 });
+
+test('the relay role without natsUrl stops start-up with a message naming the setting', async () => {
+  await assert.rejects(startTestHerald({ roles: 'api,relay' }), /the relay role copies events into NATS JetStream: set natsUrl/);
+});
