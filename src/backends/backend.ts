@@ -3,6 +3,7 @@ import { HeraldError } from '../errors.js';
 import type { AccountStore } from '../accounts/account-store.js';
 import type { MessageQueue } from '../queue/queue.js';
 import type { ActivityStore, EventLog } from '../events/event-log.js';
+import type { EngagementLog } from '../events/engagement-log.js';
 import type { CaptureInbox } from '../delivery/capture-inbox.js';
 import type { TemplateStore } from '../message/template-store.js';
 import type { DomainStore } from '../domains/domain-store.js';
@@ -15,6 +16,7 @@ export interface Backend {
   readonly accounts: AccountStore;
   readonly queue: MessageQueue;
   readonly events: EventLog;
+  readonly engagement: EngagementLog;
   readonly activity: ActivityStore;
   readonly inbox: CaptureInbox;
   readonly templates: TemplateStore;

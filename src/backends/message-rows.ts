@@ -19,6 +19,7 @@ export interface MessageRow {
   custom_args: string;
   api_key_id: string | null;
   template_id: string | null;
+  asm_group_id: number | null;
   ready_at: number;
   expires_at: number;
   created_at: number;
@@ -38,6 +39,7 @@ export function messageToRow(m: NewMessage): Omit<MessageRow, never> {
     custom_args: JSON.stringify(m.customArgs),
     api_key_id: m.apiKeyId,
     template_id: m.templateId,
+    asm_group_id: m.asmGroupId,
     ready_at: m.readyAt,
     expires_at: m.expiresAt,
     created_at: m.createdAt,
@@ -58,6 +60,8 @@ export function rowToMessage(r: MessageRow): NewMessage {
     customArgs: JSON.parse(r.custom_args) as Record<string, string>,
     apiKeyId: r.api_key_id,
     templateId: r.template_id,
+    // Stored from migration 7 (SQLite) and 4 (PostgreSQL); older rows read as none.
+    asmGroupId: r.asm_group_id ?? null,
     readyAt: r.ready_at,
     expiresAt: r.expires_at,
     createdAt: r.created_at,
@@ -94,6 +98,7 @@ export interface SummaryRow {
   template_id: string | null;
   opens_count: number;
   clicks_count: number;
+  asm_group_id: number | null;
 }
 
 export function toSummary(row: SummaryRow): MessageSummary {
@@ -112,6 +117,7 @@ export function toSummary(row: SummaryRow): MessageSummary {
     templateId: row.template_id,
     opensCount: row.opens_count,
     clicksCount: row.clicks_count,
+    asmGroupId: row.asm_group_id ?? null,
   };
 }
 

@@ -17,6 +17,8 @@ export interface MessageSummary {
   templateId: string | null;
   opensCount: number;
   clicksCount: number;
+  /** The unsubscribe group (`asm.group_id`), null when none. */
+  asmGroupId: number | null;
 }
 
 export interface MessageDetail extends MessageSummary {
@@ -35,4 +37,6 @@ export interface EventLog {
 export interface ActivityStore {
   getMessage(accountId: string, msgId: string): Promise<MessageDetail | null>;
   queryMessages(accountId: string, filter: ActivityFilter | null, limit: number): Promise<MessageSummary[]>;
+  /** The account's messages among `ids`, by id (ids of other accounts or of none are left out). */
+  lookupMessages(accountId: string, ids: readonly string[]): Promise<Map<string, MessageSummary>>;
 }

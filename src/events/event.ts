@@ -43,12 +43,61 @@ export interface DroppedEvent extends EventBase {
   reason: string;
 }
 
+/** Where a recipient's action came from: the user agent and address of the request, when known. */
+interface RecipientAction extends EventBase {
+  useragent: string | null;
+  ip: string | null;
+}
+export interface OpenEvent extends RecipientAction {
+  type: 'open';
+  /** SendGrid's `sg_machine_open`: fetched by a privacy proxy or scanner, not seen by a person. */
+  machineOpen: boolean;
+}
+export interface ClickEvent extends RecipientAction {
+  type: 'click';
+  /** The original link, as it was in the message. */
+  url: string;
+  /** SendGrid's `url_offset`: which link of which part (0-based). */
+  urlOffset: { index: number; type: 'html' | 'text' };
+}
+export interface UnsubscribeEvent extends RecipientAction {
+  type: 'unsubscribe';
+}
+export interface GroupUnsubscribeEvent extends RecipientAction {
+  type: 'group_unsubscribe';
+  asmGroupId: number;
+}
+export interface GroupResubscribeEvent extends RecipientAction {
+  type: 'group_resubscribe';
+  asmGroupId: number;
+}
+export interface SpamReportEvent extends EventBase {
+  type: 'spamreport';
+}
+
 /** Everything that happens to a message. The same type is stored, queried and sent to webhooks. */
-export type HeraldEvent = ProcessedEvent | DeliveredEvent | DeferredEvent | BounceEvent | DroppedEvent;
+export type HeraldEvent =
+  | ProcessedEvent
+  | DeliveredEvent
+  | DeferredEvent
+  | BounceEvent
+  | DroppedEvent
+  | OpenEvent
+  | ClickEvent
+  | UnsubscribeEvent
+  | GroupUnsubscribeEvent
+  | GroupResubscribeEvent
+  | SpamReportEvent;
 export type EventType = HeraldEvent['type'];
 
 /** Outcome events close a message's life in the queue. */
 export type FinalEvent = DeliveredEvent | BounceEvent | DroppedEvent;
+
+/**
+ * What happens after a message has left the queue: the recipient's opens, clicks, unsubscribes and
+ * complaints, and bounces that arrive later as delivery status notifications.
+ */
+export type EngagementEvent = OpenEvent | ClickEvent | UnsubscribeEvent | GroupUnsubscribeEvent | GroupResubscribeEvent | SpamReportEvent | BounceEvent;
 
 export function newEventId(): string {
   return randomView(16).toString('base64url');
@@ -58,6 +107,12 @@ export function newEventId(): string {
 export function activityStatus(type: EventType): 'processed' | 'delivered' | 'not_delivered' {
   switch (type) {
     case 'delivered':
+    case 'open':
+    case 'click':
+    case 'unsubscribe':
+    case 'group_unsubscribe':
+    case 'group_resubscribe':
+    case 'spamreport':
       return 'delivered';
     case 'bounce':
     case 'dropped':

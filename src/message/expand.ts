@@ -56,6 +56,7 @@ export function expandRequest(request: MailRequest, ctx: ExpandContext): Accepte
         customArgs,
         apiKeyId: ctx.apiKeyId,
         templateId: request.templateId ?? null,
+        asmGroupId: request.asmGroupId ?? null,
         readyAt,
         expiresAt: readyAt + ctx.maxAgeMs,
         createdAt: ctx.nowMs,

@@ -73,6 +73,8 @@ export interface NewMessage {
   customArgs: Record<string, string>;
   apiKeyId: string | null;
   templateId: string | null;
+  /** The unsubscribe group (`asm.group_id`) the message belongs to, null when none. */
+  asmGroupId: number | null;
   /** Epoch ms: when delivery may start. */
   readyAt: number;
   /** Epoch ms: after this the message bounces as expired. */

@@ -188,4 +188,11 @@ export const POSTGRES_MIGRATIONS: readonly { id: number; name: string; sql: stri
       );
     `,
   },
+  {
+    id: 4,
+    name: 'messages keep their unsubscribe group',
+    sql: `
+      ALTER TABLE messages ADD COLUMN asm_group_id INTEGER;
+    `,
+  },
 ];

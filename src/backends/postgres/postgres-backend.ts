@@ -5,6 +5,7 @@ import { PgDatabase } from './pg-database.js';
 import { POSTGRES_MIGRATIONS } from './migrations.js';
 import { PostgresQueue } from './postgres-queue.js';
 import { PostgresEventLog } from './postgres-event-log.js';
+import { PostgresEngagement } from './postgres-engagement.js';
 import { PostgresActivity } from './postgres-activity.js';
 import { PostgresAccounts } from './postgres-accounts.js';
 import { PostgresInbox } from './postgres-inbox.js';
@@ -71,6 +72,7 @@ export async function openPostgresBackend(settings: PostgresSettings, _options: 
     accounts: new PostgresAccounts(db),
     queue,
     events: new PostgresEventLog(db),
+    engagement: new PostgresEngagement(db),
     activity: new PostgresActivity(db),
     inbox: new PostgresInbox(db),
     templates: new PostgresTemplates(db),

@@ -27,8 +27,8 @@ const LISTEN_RETRY_MAX_MS = 30_000;
 
 /**
  * A request's messages, their queue rows and their `processed` events, in one statement (one
- * round trip whatever the number of messages). Parameters: $1..$4 the request; $5..$20 one array
- * per message column (and the destination), in message order; $21..$26 the events' columns.
+ * round trip whatever the number of messages). Parameters: $1..$4 the request; $5..$21 one array
+ * per message column (and the destination), in message order; $22..$27 the events' columns.
  * Queue rows go in in message order, so the heap order (ctid) that breaks claim-order ties within
  * a millisecond is the order of the request, as SQLite's rowid is.
  */
@@ -36,19 +36,19 @@ const ENQUEUE = `WITH req AS (
     INSERT INTO requests (id, account_id, payload, created_at) VALUES ($1, $2, $3, $4)
   ), src AS (
     SELECT * FROM unnest($5::text[], $6::text[], $7::text[], $8::int[], $9::text[], $10::text[], $11::text[], $12::text[],
-      $13::text[], $14::text[], $15::text[], $16::text[], $17::bigint[], $18::bigint[], $19::bigint[], $20::text[])
+      $13::text[], $14::text[], $15::text[], $16::text[], $17::bigint[], $18::bigint[], $19::bigint[], $20::text[], $21::int[])
       WITH ORDINALITY AS s(id, account_id, request_id, personalization_index, recipient, recipient_kind, from_email, subject,
-        categories, custom_args, api_key_id, template_id, ready_at, expires_at, created_at, destination, ord)
+        categories, custom_args, api_key_id, template_id, ready_at, expires_at, created_at, destination, asm_group_id, ord)
   ), msg AS (
     INSERT INTO messages (id, account_id, request_id, personalization_index, recipient, recipient_kind, from_email, subject,
-      categories, custom_args, api_key_id, template_id, status, last_event, last_event_time, ready_at, expires_at, created_at)
+      categories, custom_args, api_key_id, template_id, asm_group_id, status, last_event, last_event_time, ready_at, expires_at, created_at)
     SELECT id, account_id, request_id, personalization_index, recipient, recipient_kind, from_email, subject, categories,
-      custom_args, api_key_id, template_id, 'processed', 'processed', created_at, ready_at, expires_at, created_at
+      custom_args, api_key_id, template_id, asm_group_id, 'processed', 'processed', created_at, ready_at, expires_at, created_at
     FROM src ORDER BY ord
   ), q AS (
     INSERT INTO queue (message_id, account_id, destination, ready_at, created_at)
     SELECT id, account_id, destination, ready_at, created_at FROM src ORDER BY ord
-  ), ev AS (${insertEventsSql(21)})
+  ), ev AS (${insertEventsSql(22)})
   SELECT 1`;
 
 /**
@@ -195,6 +195,7 @@ export class PostgresQueue implements MessageQueue {
           ms.map((m) => m.expiresAt),
           ms.map((m) => m.createdAt),
           destinations,
+          ms.map((m) => m.asmGroupId),
           ...eventColumns(processed),
         ]),
       (client) => this.notify(client, distinct),

@@ -218,4 +218,12 @@ export const SQLITE_MIGRATIONS: readonly { id: number; name: string; sql: string
       CREATE INDEX queue_destination_ready ON queue(destination, ready_at);
     `,
   },
+  {
+    id: 7,
+    name: 'messages keep their unsubscribe group',
+    sql: `
+      -- For the activity API's asm_group_id, webhooks and unsubscribe links, without reading the request payload.
+      ALTER TABLE messages ADD COLUMN asm_group_id INTEGER;
+    `,
+  },
 ];

@@ -30,5 +30,18 @@ export class SqliteActivity implements ActivityStore {
       .all(accountId, ...where.params, limit) as SummaryRow[];
     return rows.map(toSummary);
   }
+
+  async lookupMessages(accountId: string, ids: readonly string[]): Promise<Map<string, MessageSummary>> {
+    const found = new Map<string, MessageSummary>();
+    // SQLite's default limit on host parameters is 32,766; 500 ids a statement stays far below it.
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      const rows = this.db
+        .prepare(`SELECT * FROM messages WHERE account_id = ? AND id IN (${chunk.map(() => '?').join(',')})`)
+        .all(accountId, ...chunk) as SummaryRow[];
+      for (const row of rows) found.set(row.id, toSummary(row));
+    }
+    return found;
+  }
 }
 

@@ -7,6 +7,7 @@ import { BACKSTOP_AUTOCHECKPOINT_PAGES, Checkpointer } from './checkpointer.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { SqliteQueue } from './sqlite-queue.js';
 import { SqliteEventLog } from './sqlite-event-log.js';
+import { SqliteEngagement } from './sqlite-engagement.js';
 import { SqliteActivity } from './sqlite-activity.js';
 import { SqliteAccounts } from './sqlite-accounts.js';
 import { SqliteInbox } from './sqlite-inbox.js';
@@ -58,6 +59,7 @@ export async function openSqliteBackend(dataDir: string, options: OpenBackendOpt
     accounts: new SqliteAccounts(durable.db),
     queue,
     events: new SqliteEventLog(relaxed.db, relaxed.committer),
+    engagement: new SqliteEngagement(durable.db, durable.committer),
     activity: new SqliteActivity(relaxed.db),
     inbox: new SqliteInbox(relaxed.db, relaxed.committer),
     // Templates are configuration: a 201 must survive power loss, like an account or a key.

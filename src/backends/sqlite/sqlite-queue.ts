@@ -46,10 +46,10 @@ export class SqliteQueue implements MessageQueue {
         VALUES (@id, @account_id, @message_id, @type, @timestamp, @data)`),
       insertRequest: durable.prepare('INSERT INTO requests (id, account_id, payload, created_at) VALUES (?, ?, ?, ?)'),
       insertMessage: durable.prepare(`INSERT INTO messages (id, account_id, request_id, personalization_index, recipient,
-        recipient_kind, from_email, subject, categories, custom_args, api_key_id, template_id, status, last_event,
+        recipient_kind, from_email, subject, categories, custom_args, api_key_id, template_id, asm_group_id, status, last_event,
         last_event_time, ready_at, expires_at, created_at)
         VALUES (@id, @account_id, @request_id, @personalization_index, @recipient, @recipient_kind, @from_email,
-        @subject, @categories, @custom_args, @api_key_id, @template_id, 'processed', 'processed', @created_at,
+        @subject, @categories, @custom_args, @api_key_id, @template_id, @asm_group_id, 'processed', 'processed', @created_at,
         @ready_at, @expires_at, @created_at)`),
       insertQueue: durable.prepare('INSERT INTO queue (message_id, account_id, destination, ready_at, created_at) VALUES (?, ?, ?, ?, ?)'),
       insertEvent: db.prepare(`INSERT OR IGNORE INTO events (id, account_id, message_id, type, timestamp, data)

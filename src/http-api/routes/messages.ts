@@ -28,9 +28,9 @@ function eventJson(e: HeraldEvent) {
     processed: iso(e.timestamp),
     reason: e.type === 'bounce' || e.type === 'dropped' ? e.reason : e.type === 'deferred' ? e.response : null,
     attempt_num: 'attempt' in e ? e.attempt : 0,
-    url: null,
+    url: e.type === 'click' ? e.url : null,
     bounce_type: e.type === 'bounce' ? e.bounceType : null,
-    http_user_agent: null,
+    http_user_agent: 'useragent' in e ? e.useragent : null,
     mx_server: 'mxServer' in e ? e.mxServer : null,
     response: e.type === 'delivered' || e.type === 'deferred' ? e.response : null,
   };
@@ -63,7 +63,7 @@ export function messageRoutes(app: FastifyInstance, ctx: ApiContext): void {
     return {
       ...summaryJson(m),
       template_id: m.templateId,
-      asm_group_id: null,
+      asm_group_id: m.asmGroupId,
       teammate: '',
       api_key_id: m.apiKeyId,
       events: m.events.map(eventJson),
