@@ -1,3 +1,4 @@
+import { SigningKeys } from './ops/signing-keys.js';
 import type { Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig, type LoadConfigOptions } from './config/load.js';
@@ -58,7 +59,9 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
   }
   const backend = await openBackend(config, { exclusive: true });
   let firstApiKey: string | null = null;
+  let signing: SigningKeys;
   try {
+    signing = await SigningKeys.load(config.signingKey, backend.secrets);
     if ((await backend.accounts.listAccounts()).length === 0) {
       let account;
       try {
@@ -95,7 +98,7 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
   const metered: Backend = { ...backend, queue: metrics.meter(backend.queue) };
   const worker = new DeliveryWorker(metered.queue, backend.suppressions, backend.domains, transport, config, log.child({ component: 'delivery', transport: transport.name }), shaper, backend.rates, backend.peers);
   log.info({ transport: transport.name }, transportDescription(transport.name));
-  const http = buildHttpApi(metered, config, log, { configVersion: () => live.configVersion, metrics });
+  const http = buildHttpApi(metered, config, log, { configVersion: () => live.configVersion, metrics, signing });
   try {
     await http.app.listen({ host: config.host, port: config.port });
   } catch (error) {

@@ -4,6 +4,7 @@ import type { AccountStore } from '../accounts/account-store.js';
 import type { MessageQueue } from '../queue/queue.js';
 import type { ActivityStore, EventLog } from '../events/event-log.js';
 import type { EngagementLog } from '../events/engagement-log.js';
+import type { InstanceSecrets } from '../ops/signing-keys.js';
 import type { CaptureInbox } from '../delivery/capture-inbox.js';
 import type { TemplateStore } from '../message/template-store.js';
 import type { DomainStore } from '../domains/domain-store.js';
@@ -22,6 +23,7 @@ export interface Backend {
   readonly templates: TemplateStore;
   readonly domains: DomainStore;
   readonly suppressions: SuppressionStore;
+  readonly secrets: InstanceSecrets;
   /**
    * Per-destination rate limits shared by every process on this store; null when one process is
    * all there is (SQLite), where the delivery worker's own token buckets are exact.

@@ -96,7 +96,7 @@ function checkValue(setting: Setting, value: unknown, where: string): unknown {
       if (value === null) return null;
       if (typeof value !== 'string') fail(setting, value, where, 'a string or null');
       if (setting.key === 'smtpRelay') checkRelayUrl(value, where);
-      if (setting.key === 'dkimKeyEncryptionKey') checkSealingKey(value, where);
+      if (setting.key === 'dkimKeyEncryptionKey' || setting.key === 'signingKey') checkSecretKey(setting.key, value, where);
       if (setting.key === 'sendingIps' && value.split(',').some((ip) => isIP(ip.trim()) === 0)) fail(setting, value, where, 'IP addresses separated by commas');
       if (setting.key === 'spfInclude' && !/^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(value)) fail(setting, value, where, 'one domain name');
       if ((setting.key === 'dnsCheckServers' || setting.key === 'dnsServers') && !/^[\w.:,\[\] -]+$/.test(value)) fail(setting, value, where, 'servers (host or host:port) separated by commas');
@@ -170,16 +170,16 @@ function checkRelayUrl(value: string, where: string): void {
   if (!url.hostname) throw new HeraldError('HERALD_ERR_CONFIG', { message: `smtpRelay from ${where} names no host` });
 }
 
-function checkSealingKey(value: string, where: string): void {
+function checkSecretKey(key: string, value: string, where: string): void {
   try {
     parseKey(value);
   } catch {
-    throw new HeraldError('HERALD_ERR_CONFIG', { message: `dkimKeyEncryptionKey from ${where} must be 32 bytes as 64 hex digits or 44 base64 characters (make one: openssl rand -base64 32)` });
+    throw new HeraldError('HERALD_ERR_CONFIG', { message: `${key} from ${where} must be 32 bytes as 64 hex digits or 44 base64 characters (make one: openssl rand -base64 32)` });
   }
 }
 
 function fail(setting: Setting, value: unknown, where: string, expected: string): never {
   // The relay URL may hold a password and the sealing key is a secret: never echo their values.
-  const shown = setting.key === 'smtpRelay' || setting.key === 'dkimKeyEncryptionKey' || setting.key === 'databaseUrl' ? '(hidden)' : JSON.stringify(value);
+  const shown = setting.key === 'smtpRelay' || setting.key === 'dkimKeyEncryptionKey' || setting.key === 'signingKey' || setting.key === 'databaseUrl' ? '(hidden)' : JSON.stringify(value);
   throw new HeraldError('HERALD_ERR_CONFIG', { message: `${setting.key} from ${where} must be ${expected}, got ${shown}` });
 }

@@ -102,6 +102,8 @@ export interface HeraldConfig {
   shutdownGraceMs: number;
   /** 32-byte key (base64 or hex) sealing DKIM private keys at rest with AES-256-GCM; null stores them as plain PEM. */
   dkimKeyEncryptionKey: string | null;
+  /** Root key of the HMACs signing tracking links, unsubscribe links and return paths; null: made once and kept in the store. */
+  signingKey: string | null;
   /** DNS servers (`host` or `host:port`, comma-separated) that sending-domain checks ask; null uses the system's. */
   dnsCheckServers: string | null;
   /** Domain the suggested SPF record includes (`include:<this>`); null suggests none. */
@@ -259,6 +261,12 @@ export const SETTINGS: readonly Setting[] = [
     kind: 'nullable-string',
     default: null,
     doc: 'Key sealing DKIM private keys at rest (AES-256-GCM): 32 bytes as base64 or hex, e.g. from `openssl rand -base64 32`. Unset: keys are stored as plain PEM in the database. Keys sealed with it need it to sign; never change it while domains exist.',
+  },
+  {
+    key: 'signingKey',
+    kind: 'nullable-string',
+    default: null,
+    doc: 'Root key of the HMACs that sign tracking links, unsubscribe links and bounce return paths: 32 bytes as base64 or hex, e.g. from `openssl rand -base64 32`. Unset: Herald makes one on first start and keeps it in the store, so every process of a cluster shares it. Changing it invalidates links in mail already sent.',
   },
   { key: 'dnsCheckServers', kind: 'nullable-string', default: null, doc: 'DNS servers sending-domain checks ask, `host` or `host:port`, comma-separated. Unset: the system resolvers.' },
   { key: 'spfInclude', kind: 'nullable-string', default: null, doc: 'Domain the suggested SPF record includes (`include:<domain>`), e.g. your relay provider\'s. Unset: none.' },

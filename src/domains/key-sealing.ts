@@ -44,7 +44,7 @@ export function keySealer(secret: string | null): KeySealer {
 export function parseKey(secret: string): Buffer {
   const bytes = /^[0-9a-fA-F]{64}$/.test(secret) ? Buffer.from(secret, 'hex') : /^[A-Za-z0-9+/]{43}=$/.test(secret) ? Buffer.from(secret, 'base64') : null;
   if (!bytes || bytes.length !== 32) {
-    throw new HeraldError('HERALD_ERR_CONFIG', { message: 'dkimKeyEncryptionKey must be 32 bytes as 64 hex digits or 44 base64 characters (make one: openssl rand -base64 32)' });
+    throw new HeraldError('HERALD_ERR_CONFIG', { message: 'The key must be 32 bytes as 64 hex digits or 44 base64 characters (make one: openssl rand -base64 32)' });
   }
   return bytes;
 }

@@ -1,5 +1,6 @@
 import type { Backend } from '../backends/backend.js';
 import type { HeraldConfig } from '../config/settings.js';
+import type { SigningKeys } from '../ops/signing-keys.js';
 
 /** What every route needs: the ports, the configuration, and whether the process is draining. */
 export interface ApiContext {
@@ -7,4 +8,6 @@ export interface ApiContext {
   config: HeraldConfig;
   /** Throws 503 once shutdown has begun, so no request is accepted that might not be written. */
   refuseWhenDraining(): void;
+  /** The HMAC keys for links and return paths (loaded, or made and stored, on first use). */
+  signingKeys(): Promise<SigningKeys>;
 }

@@ -1,3 +1,4 @@
+import { SigningKeys } from '../ops/signing-keys.js';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Backend } from '../backends/backend.js';
@@ -26,9 +27,10 @@ export interface HttpApi {
  * The Fastify app: health endpoints always, the API when this process has the `api` role (a
  * delivery-only process still answers /healthz and /readyz for its orchestrator).
  */
-export function buildHttpApi(backend: Backend, config: HeraldConfig, log: Logger, options: { configVersion?: () => number; metrics?: HeraldMetrics } = {}): HttpApi {
+export function buildHttpApi(backend: Backend, config: HeraldConfig, log: Logger, options: { configVersion?: () => number; metrics?: HeraldMetrics; signing?: SigningKeys } = {}): HttpApi {
   const metrics = options.metrics ?? new HeraldMetrics({ process: false });
   let draining = false;
+  let signing: Promise<SigningKeys> | undefined;
   const app: FastifyInstance = Fastify({
     loggerInstance: log.child({ component: 'http-api' }) as FastifyBaseLogger,
     bodyLimit: config.maxRequestBytes,
@@ -61,6 +63,7 @@ export function buildHttpApi(backend: Backend, config: HeraldConfig, log: Logger
     },
     isDraining: () => draining,
     configVersion: options.configVersion ?? (() => 0),
+    signingKeys: () => (signing ??= options.signing ? Promise.resolve(options.signing) : SigningKeys.load(config.signingKey, backend.secrets)),
   };
   healthRoutes(app, ctx);
   // Prometheus text format; unauthenticated like the health endpoints, and holding no tenant data.

@@ -195,4 +195,15 @@ export const POSTGRES_MIGRATIONS: readonly { id: number; name: string; sql: stri
       ALTER TABLE messages ADD COLUMN asm_group_id INTEGER;
     `,
   },
+  {
+    id: 5,
+    name: 'secrets Herald makes for itself',
+    sql: `
+      CREATE TABLE instance_secrets (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        created_at BIGINT NOT NULL
+      );
+    `,
+  },
 ];

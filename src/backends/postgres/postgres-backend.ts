@@ -6,6 +6,7 @@ import { POSTGRES_MIGRATIONS } from './migrations.js';
 import { PostgresQueue } from './postgres-queue.js';
 import { PostgresEventLog } from './postgres-event-log.js';
 import { PostgresEngagement } from './postgres-engagement.js';
+import { PostgresSecrets } from './postgres-secrets.js';
 import { PostgresActivity } from './postgres-activity.js';
 import { PostgresAccounts } from './postgres-accounts.js';
 import { PostgresInbox } from './postgres-inbox.js';
@@ -73,6 +74,7 @@ export async function openPostgresBackend(settings: PostgresSettings, _options: 
     queue,
     events: new PostgresEventLog(db),
     engagement: new PostgresEngagement(db),
+    secrets: new PostgresSecrets(db),
     activity: new PostgresActivity(db),
     inbox: new PostgresInbox(db),
     templates: new PostgresTemplates(db),

@@ -226,4 +226,15 @@ export const SQLITE_MIGRATIONS: readonly { id: number; name: string; sql: string
       ALTER TABLE messages ADD COLUMN asm_group_id INTEGER;
     `,
   },
+  {
+    id: 8,
+    name: 'secrets Herald makes for itself',
+    sql: `
+      CREATE TABLE instance_secrets (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];

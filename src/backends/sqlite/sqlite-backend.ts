@@ -8,6 +8,7 @@ import { SQLITE_MIGRATIONS } from './migrations.js';
 import { SqliteQueue } from './sqlite-queue.js';
 import { SqliteEventLog } from './sqlite-event-log.js';
 import { SqliteEngagement } from './sqlite-engagement.js';
+import { SqliteSecrets } from './sqlite-secrets.js';
 import { SqliteActivity } from './sqlite-activity.js';
 import { SqliteAccounts } from './sqlite-accounts.js';
 import { SqliteInbox } from './sqlite-inbox.js';
@@ -19,12 +20,12 @@ import { lockDataDir } from './data-dir-lock.js';
 
 /** The embedded backend: one SQLite file in WAL mode holds every port's state. */
 /** Secrets the backend needs from the configuration. */
-export interface SqliteSecrets {
+export interface SqliteKeySettings {
   /** Seals DKIM private keys at rest; null stores them as plain PEM. */
   dkimKeyEncryptionKey: string | null;
 }
 
-export async function openSqliteBackend(dataDir: string, options: OpenBackendOptions, secrets: SqliteSecrets = { dkimKeyEncryptionKey: null }): Promise<Backend> {
+export async function openSqliteBackend(dataDir: string, options: OpenBackendOptions, secrets: SqliteKeySettings = { dkimKeyEncryptionKey: null }): Promise<Backend> {
   mkdirSync(dataDir, { recursive: true });
   const unlock = options.exclusive ? lockDataDir(dataDir) : () => {};
   const path = join(dataDir, 'herald.db');
@@ -60,6 +61,7 @@ export async function openSqliteBackend(dataDir: string, options: OpenBackendOpt
     queue,
     events: new SqliteEventLog(relaxed.db, relaxed.committer),
     engagement: new SqliteEngagement(durable.db, durable.committer),
+    secrets: new SqliteSecrets(durable.db),
     activity: new SqliteActivity(relaxed.db),
     inbox: new SqliteInbox(relaxed.db, relaxed.committer),
     // Templates are configuration: a 201 must survive power loss, like an account or a key.
