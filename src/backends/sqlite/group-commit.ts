@@ -9,8 +9,8 @@ interface Pending {
 /**
  * Group commit: writes submitted during one turn of the event loop share one transaction, so one
  * fsync makes many requests durable. Each write runs in its own savepoint, so one that fails is
- * rolled back and rejected alone. A promise resolves only after COMMIT returned (synchronous=FULL:
- * the WAL is on disk).
+ * rolled back and rejected alone. A promise resolves only after COMMIT returned and, with a
+ * barrier, after the barrier resolved (synchronous=FULL, or NORMAL with WalSync: the WAL is on disk).
  */
 export class GroupCommitter {
   private pending: Pending[] = [];
@@ -23,10 +23,15 @@ export class GroupCommitter {
    *   the current turn of the event loop. A few milliseconds turn many small commits, each writing
    *   the same index pages to the WAL again, into one.
    */
+  /**
+   * @param barrier called after each commit; the batch's callers are answered when it resolves
+   *   (e.g. WalSync: the fsync that makes a NORMAL commit durable, off the event loop).
+   */
   constructor(
     db: Database.Database,
     private readonly windowMs = 0,
     private readonly maxBatch = 2000,
+    private readonly barrier: (() => Promise<void>) | null = null,
   ) {
     const savepoint = db.transaction((work: () => unknown) => work());
     const isolated = db.transaction((batch: Pending[]) =>
@@ -85,10 +90,19 @@ export class GroupCommitter {
       for (const item of batch) item.reject(error);
       return;
     }
-    batch.forEach((item, i) => {
-      const r = results[i] as { ok: boolean; value?: unknown; error?: unknown };
-      if (r.ok) item.resolve(r.value);
-      else item.reject(r.error);
-    });
+    const answer = (): void =>
+      batch.forEach((item, i) => {
+        const r = results[i] as { ok: boolean; value?: unknown; error?: unknown };
+        if (r.ok) item.resolve(r.value);
+        else item.reject(r.error);
+      });
+    if (this.barrier === null) answer();
+    else {
+      // Committed but maybe not yet on disk: a failed sync fails every caller (they may retry;
+      // delivery is at least once), none is told its write is durable when it may not be.
+      this.barrier().then(answer, (error: unknown) => {
+        for (const item of batch) item.reject(error);
+      });
+    }
   }
 }

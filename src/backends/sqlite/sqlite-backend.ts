@@ -34,7 +34,7 @@ export async function openSqliteBackend(dataDir: string, options: OpenBackendOpt
     const durable = openConnection(path, 'FULL');
     try {
       migrate(durable.db);
-      connections = { durable, relaxed: openConnection(path, 'NORMAL') };
+      connections = { durable, relaxed: openConnection(path, 'NORMAL'), accept: openConnection(path, 'NORMAL+WALSYNC') };
     } catch (error) {
       durable.db.close();
       throw error;
@@ -43,11 +43,11 @@ export async function openSqliteBackend(dataDir: string, options: OpenBackendOpt
     unlock();
     throw error;
   }
-  const { durable, relaxed } = connections;
+  const { durable, relaxed, accept } = connections;
   // The server (exclusive) checkpoints from a worker thread; a CLI command keeps SQLite's own.
   let checkpointer: Checkpointer | null = null;
   if (options.exclusive) {
-    for (const c of [durable, relaxed]) c.db.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
+    for (const c of [durable, relaxed, accept]) c.db.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
     checkpointer = new Checkpointer(path);
   }
   const queue = new SqliteQueue(connections);
@@ -60,7 +60,7 @@ export async function openSqliteBackend(dataDir: string, options: OpenBackendOpt
     accounts: new SqliteAccounts(durable.db),
     queue,
     events: new SqliteEventLog(relaxed.db, relaxed.committer),
-    engagement: new SqliteEngagement(durable.db, durable.committer),
+    engagement: new SqliteEngagement(accept.db, accept.committer),
     secrets: new SqliteSecrets(durable.db),
     activity: new SqliteActivity(relaxed.db),
     inbox: new SqliteInbox(relaxed.db, relaxed.committer),
@@ -77,10 +77,9 @@ export async function openSqliteBackend(dataDir: string, options: OpenBackendOpt
     },
     async close() {
       await checkpointer?.stop();
-      durable.committer.flush();
-      relaxed.committer.flush();
-      relaxed.db.close();
-      durable.db.close();
+      await accept.close();
+      await relaxed.close();
+      await durable.close();
       unlock();
     },
   };

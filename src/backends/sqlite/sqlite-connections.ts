@@ -1,20 +1,27 @@
 import Database from 'better-sqlite3';
 import { GroupCommitter } from './group-commit.js';
+import { WalSync } from './wal-sync.js';
 
 export interface SqliteConnection {
   db: Database.Database;
   committer: GroupCommitter;
+  /** Closes the connection once its pending commits are answered. */
+  close(): Promise<void>;
 }
 
 /**
- * Two connections to the same WAL file, alike but for how commits reach the disk:
+ * Three connections to the same WAL file, alike but for how commits reach the disk:
+ * - `accept` (synchronous=NORMAL and WalSync): commits in groups, and its callers are answered
+ *   after an fsync of the WAL made off the event loop: as durable as FULL, for accepted mail
+ *   and recipients' unsubscribes, at the highest rates;
  * - `durable` (synchronous=FULL): the WAL is fsynced at every commit, for what was promised to a
- *   caller (accepted mail, keys, accounts);
+ *   caller at low rates (keys, accounts, templates, domains, suppressions added by the API);
  * - `relaxed` (synchronous=NORMAL): safe against a process crash, and after a power cut it may
  *   lose its last commits, for what can be redone (leases, delivery outcomes, captured mail).
- * Both run on the event loop's thread, so their transactions never interleave.
+ * All run on the event loop's thread, so their transactions never interleave.
  */
 export interface SqliteConnections {
+  accept: SqliteConnection;
   durable: SqliteConnection;
   relaxed: SqliteConnection;
 }
@@ -22,11 +29,11 @@ export interface SqliteConnections {
 /** How long outcomes on the relaxed connection wait to share a commit, ms. */
 const RELAXED_WINDOW_MS = 5;
 
-export function openConnection(path: string, synchronous: 'FULL' | 'NORMAL'): SqliteConnection {
+export function openConnection(path: string, synchronous: 'FULL' | 'NORMAL' | 'NORMAL+WALSYNC'): SqliteConnection {
   const db = new Database(path);
   try {
     db.pragma('journal_mode = WAL');
-    db.pragma(`synchronous = ${synchronous}`);
+    db.pragma(`synchronous = ${synchronous === 'FULL' ? 'FULL' : 'NORMAL'}`);
     db.pragma('busy_timeout = 5000');
     db.pragma('foreign_keys = ON');
     // The queue's and the event log's indexes are read and written for every message: keep them
@@ -39,5 +46,15 @@ export function openConnection(path: string, synchronous: 'FULL' | 'NORMAL'): Sq
   }
   // Accepts keep the end-of-turn commit: a caller waits for its 202. Outcomes and leases can wait
   // a few milliseconds for company.
-  return { db, committer: new GroupCommitter(db, synchronous === 'NORMAL' ? RELAXED_WINDOW_MS : 0) };
+  const walSync = synchronous === 'NORMAL+WALSYNC' ? new WalSync(`${path}-wal`) : null;
+  const committer = new GroupCommitter(db, synchronous === 'NORMAL' ? RELAXED_WINDOW_MS : 0, 2000, walSync ? () => walSync.sync() : null);
+  return {
+    db,
+    committer,
+    async close() {
+      committer.flush();
+      await walSync?.close();
+      db.close();
+    },
+  };
 }

@@ -35,10 +35,10 @@ export class SqliteQueue implements MessageQueue {
 
   constructor(private readonly connections: SqliteConnections) {
     this.ready.setMaxListeners(0);
-    // Accepting writes through the durable connection (fsync per group commit): a 202 must survive
-    // power loss. Leases and outcomes go through the relaxed one: losing the last of those to a
+    // Accepting writes through the accept connection (the WAL fsynced per group commit, off the
+    // event loop, before any caller is answered): a 202 must survive power loss. Leases and outcomes go through the relaxed one: losing the last of those to a
     // power cut only means a message is leased or delivered again, which at-least-once allows.
-    const durable = connections.durable.db;
+    const durable = connections.accept.db;
     const db = connections.relaxed.db;
     this.db = db;
     this.stmt = {
@@ -113,7 +113,7 @@ export class SqliteQueue implements MessageQueue {
 
   async enqueue(accepted: AcceptedRequest): Promise<void> {
     const destinations = accepted.messages.map((m) => destinationOf(m.recipient));
-    await this.connections.durable.committer.submit(() => {
+    await this.connections.accept.committer.submit(() => {
       this.stmt.insertRequest.run(accepted.requestId, accepted.accountId, JSON.stringify(accepted.request), accepted.acceptedAt);
       accepted.messages.forEach((m, i) => {
         this.stmt.insertMessage.run(messageToRow(m));
