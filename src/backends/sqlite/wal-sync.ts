@@ -1,4 +1,4 @@
-import { closeSync, fsync, openSync } from 'node:fs';
+import { closeSync, fdatasync, openSync } from 'node:fs';
 
 /**
  * Makes commits on a synchronous=NORMAL connection durable without blocking the event loop.
@@ -57,7 +57,8 @@ export class WalSync {
         reject(error);
         return;
       }
-      fsync(fd, (error) => {
+      // fdatasync, as SQLite syncs its WAL: the data, and the size only when it changed.
+      fdatasync(fd, (error) => {
         this.running = null;
         if (error) reject(error);
         else resolve();
