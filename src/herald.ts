@@ -136,7 +136,7 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
   let inboundPort: number | null = null;
   if (rolesOf(config).has('inbound') && config.inboundPort !== null && returnPaths) {
     const inboundLog = log.child({ component: 'inbound' });
-    inbound = new InboundServer(config, returnPaths, new ReportIntake(backend.activity, backend.engagement, returnPaths, inboundLog), inboundLog);
+    inbound = new InboundServer(config, returnPaths, new ReportIntake(backend.activity, backend.engagement, returnPaths, inboundLog), inboundLog, metrics);
     try {
       inboundPort = await inbound.listen(config.inboundPort);
     } catch (error) {

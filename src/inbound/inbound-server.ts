@@ -3,6 +3,7 @@ import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMT
 import type { Logger } from 'pino';
 import type { HeraldConfig } from '../config/settings.js';
 import type { ReportIntake } from './report-intake.js';
+import type { HeraldMetrics } from '../ops/metrics.js';
 import { RETURN_PATH_LOCAL_PART, type ReturnPaths } from './return-path.js';
 
 /** Mailboxes at the return-path domain besides return paths: RFC 5321 §4.5.1 (postmaster), RFC 2142 (abuse). */
@@ -37,6 +38,7 @@ export class InboundServer {
     private readonly returnPaths: ReturnPaths,
     private readonly intake: ReportIntake,
     private readonly log: Logger,
+    private readonly metrics: HeraldMetrics | null = null,
   ) {
     this.server = new SMTPServer({
       name: settings.hostname,
@@ -82,6 +84,10 @@ export class InboundServer {
     this.listening = false;
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     await Promise.allSettled([...this.working]);
+  }
+
+  private count(outcome: InboundOutcome): void {
+    this.metrics?.inboundMessages.inc({ outcome });
   }
 
   private onConnect(session: SMTPServerSession, callback: (err?: Error | null) => void): void {
@@ -135,12 +141,14 @@ export class InboundServer {
     // The client went away before the final dot: nothing of a partial message is recorded.
     stream.on('error', (error) => {
       gone = true;
+      this.count('abandoned');
       this.log.info({ ip: session.remoteAddress, err: error }, 'inbound message abandoned mid-DATA');
     });
     stream.on('end', () => {
       if (gone) return;
       if (stream.sizeExceeded || size > this.settings.inboundMaxMessageBytes) {
         this.log.info({ ip: session.remoteAddress, bytes: size }, 'inbound message refused: too large');
+        this.count('too_large');
         return callback(reply(552, `5.3.4 message exceeds the fixed maximum message size of ${this.settings.inboundMaxMessageBytes} bytes`));
       }
       const work = this.handle(Buffer.concat(chunks), session).then(
@@ -159,21 +167,27 @@ export class InboundServer {
       const outcome = await this.intake.take(raw, { to, peer: session.hostNameAppearsAs || session.remoteAddress });
       switch (outcome.kind) {
         case 'recorded':
+          this.count(outcome.fresh.length > 0 ? 'recorded' : 'duplicate');
           log.info({ events: outcome.events.map((e) => ({ type: e.type, messageId: e.messageId })), fresh: outcome.fresh.length }, 'inbound report recorded');
           return '2.0.0 report recorded';
         case 'ignored':
+          this.count('ignored');
           log.info({ why: outcome.why }, 'inbound message accepted and ignored');
           return '2.0.0 accepted';
         case 'malformed':
+          this.count('malformed');
           log.info({ why: outcome.why }, 'inbound report refused: malformed');
           throw reply(554, `5.6.0 malformed report: ${outcome.why}`);
       }
     } catch (error) {
       if ((error as { responseCode?: number }).responseCode) throw error;
+      this.count('failed');
       log.error({ err: error }, 'could not record an inbound report; the sender will retry');
       throw reply(451, '4.3.0 temporary failure recording the report, try again later');
     }
   }
 }
+
+export type InboundOutcome = 'recorded' | 'duplicate' | 'ignored' | 'malformed' | 'too_large' | 'failed' | 'abandoned';
 
 type SessionMark = SMTPServerSession & { counted?: boolean };

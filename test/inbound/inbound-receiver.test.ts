@@ -278,6 +278,16 @@ describe('inbound receiver', () => {
     assert.match(replies.at(-2)!, /^250/);
   });
 
+  test('what the receiver did is counted in /metrics by outcome', async () => {
+    const text = await eventually(async () => {
+      const body = await (await fetch(`${herald.url}/metrics`)).text();
+      return /herald_inbound_messages_total\{outcome="abandoned"\} [1-9]/.test(body) ? body : null;
+    }, 5000, 'the abandoned count');
+    for (const outcome of ['recorded', 'duplicate', 'ignored', 'malformed', 'too_large']) {
+      assert.match(text, new RegExp(`herald_inbound_messages_total\\{outcome="${outcome}"\\} [1-9]`), outcome);
+    }
+  });
+
   test('connections past the limit for one address are answered 421 4.7.0', async () => {
     const open: RawSmtp[] = [];
     try {
