@@ -263,6 +263,23 @@ describe('inbound receiver', () => {
     assert.equal((await message(d.msgId)).status, 'delivered');
   });
 
+  test('a client that leaves right after the final dot still has its report recorded, once', async () => {
+    const rcpt = 'hasty@example.net';
+    const d = await deliver(rcpt);
+    const c = await connectSmtp(port);
+    await c.reply();
+    await c.command('EHLO mta.sender.test');
+    await c.command('MAIL FROM:<>');
+    await c.command(`RCPT TO:<${d.returnPath}>`);
+    assert.match(await c.command('DATA'), /^354/);
+    c.write(Buffer.concat([fixture('gmail-dsn.eml', values(d, rcpt)), Buffer.from('.\r\n')]));
+    c.destroy();
+    await eventually(async () => (await message(d.msgId)).status === 'not_delivered', 5000, 'the bounce');
+    // Its sender, never having seen the 250, sends it again: nothing more is recorded.
+    assert.match((await sendMail(port, { from: '', to: [d.returnPath] }, fixture('gmail-dsn.eml', values(d, rcpt)))).dataReply!, /^250 /);
+    assert.equal((await message(d.msgId)).events.filter((e) => e.event_name === 'bounced').length, 1);
+  });
+
   test('garbage commands get 500 and, after ten, 421; commands out of order get 503', async () => {
     const c = await connectSmtp(port);
     await c.reply();
@@ -318,6 +335,16 @@ test('the inbound receiver needs a return-path domain, and an empty HERALD_INBOU
   assert.equal(loadConfig({ env: { HERALD_INBOUND_PORT: '2525' } }).inboundPort, 2525);
   assert.throws(() => loadConfig({ env: { HERALD_INBOUND_PORT: 'smtp' } }), /inboundPort/);
   assert.throws(() => loadConfig({ env: { HERALD_RETURN_PATH_DOMAIN: 'not a domain' } }), /returnPathDomain/);
+});
+
+test('stopping Herald closes idle inbound sessions with 421 and returns', async () => {
+  const herald = await startTestHerald({ returnPathDomain: DOMAIN, inboundPort: 0, inboundHost: '127.0.0.1', shutdownGraceMs: 200 });
+  const c = await connectSmtp(herald.inboundPort!);
+  await c.reply();
+  assert.match(await c.command('EHLO mta.sender.test'), /^250/);
+  await herald.close();
+  assert.match(await c.reply(), /^421/);
+  await c.closed;
 });
 
 test('without the inbound role or a port, no receiver runs; without a return-path domain, MAIL FROM is the From address', async (t) => {
