@@ -61,7 +61,11 @@ export class InboundServer {
       onRcptTo: (address, session, callback) => callback(this.checkRecipient(address, session)),
       onData: (stream, session, callback) => this.onData(stream, session, callback),
     });
-    this.server.on('error', (error) => this.log.warn({ err: error }, 'inbound SMTP error'));
+    // Peers that reset or vanish are routine on a public MX; anything else is worth a warning.
+    this.server.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ECONNRESET' || error.code === 'EPIPE' || error.code === 'ETIMEDOUT') this.log.debug({ err: error }, 'inbound peer went away');
+      else this.log.warn({ err: error }, 'inbound SMTP error');
+    });
   }
 
   /** Listens on `port` (0: any free port); resolves with the port taken. */
