@@ -20,7 +20,7 @@ import { createApiKey } from './accounts/api-keys.js';
 import { SCOPES } from './accounts/scopes.js';
 import { ReturnPaths } from './inbound/return-path.js';
 import { ReportIntake } from './inbound/report-intake.js';
-import { InboundServer } from './inbound/inbound-server.js';
+import type { InboundServer } from './inbound/inbound-server.js';
 
 export interface StartHeraldOptions extends LoadConfigOptions {
   /** A complete configuration; when given, file, environment and overrides are not read. */
@@ -136,6 +136,8 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
   let inboundPort: number | null = null;
   if (rolesOf(config).has('inbound') && config.inboundPort !== null && returnPaths) {
     const inboundLog = log.child({ component: 'inbound' });
+    // Loaded only by a process that receives mail: smtp-server stays out of the others.
+    const { InboundServer } = await import('./inbound/inbound-server.js');
     inbound = new InboundServer(config, returnPaths, new ReportIntake(backend.activity, backend.engagement, returnPaths, inboundLog), inboundLog, metrics);
     try {
       inboundPort = await inbound.listen(config.inboundPort);
