@@ -18,6 +18,9 @@ import { HeraldMetrics } from './ops/metrics.js';
 import type { Transport } from './delivery/transport.js';
 import { createApiKey } from './accounts/api-keys.js';
 import { SCOPES } from './accounts/scopes.js';
+import { ReturnPaths } from './inbound/return-path.js';
+import { ReportIntake } from './inbound/report-intake.js';
+import type { InboundServer } from './inbound/inbound-server.js';
 
 export interface StartHeraldOptions extends LoadConfigOptions {
   /** A complete configuration; when given, file, environment and overrides are not read. */
@@ -41,6 +44,8 @@ export interface RunningHerald {
   relay: EventRelay | null;
   /** Per-destination traffic shaping, as live configuration last set it. */
   shaper: DestinationShaper;
+  /** Port of the inbound SMTP receiver for bounces and complaints, null when this process runs none. */
+  inboundPort: number | null;
   /** The full-access key made on first start of an empty data directory; shown once, never stored. */
   firstApiKey: string | null;
   /** Drains and stops: refuses new requests, finishes or releases deliveries, closes the store. */
@@ -53,6 +58,9 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
   const log = createLogger(config.logLevel, options.logDestination);
   if (rolesOf(config).has('relay') && !config.natsUrl) {
     throw new HeraldError('HERALD_ERR_CONFIG', { message: 'the relay role copies events into NATS JetStream: set natsUrl' });
+  }
+  if (config.inboundPort !== null && rolesOf(config).has('inbound') && !config.returnPathDomain) {
+    throw new HeraldError('HERALD_ERR_CONFIG', { message: 'the inbound receiver takes bounces sent to the return path: set returnPathDomain with inboundPort' });
   }
   if (chooseTransport(config) === 'relay' && !config.smtpRelay) {
     throw new HeraldError('HERALD_ERR_CONFIG', { message: 'deliveryTransport is relay but smtpRelay is not set' });
@@ -96,7 +104,8 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
   });
   const metrics = new HeraldMetrics({ queue: backend.queue, configVersion: () => live.configVersion });
   const metered: Backend = { ...backend, queue: metrics.meter(backend.queue) };
-  const worker = new DeliveryWorker(metered.queue, backend.suppressions, backend.domains, transport, config, log.child({ component: 'delivery', transport: transport.name }), shaper, backend.rates, backend.peers);
+  const returnPaths = config.returnPathDomain ? new ReturnPaths(signing, config.returnPathDomain) : null;
+  const worker = new DeliveryWorker(metered.queue, backend.suppressions, backend.domains, transport, config, log.child({ component: 'delivery', transport: transport.name }), shaper, backend.rates, backend.peers, returnPaths);
   log.info({ transport: transport.name }, transportDescription(transport.name));
   const http = buildHttpApi(metered, config, log, { configVersion: () => live.configVersion, metrics, signing });
   try {
@@ -123,6 +132,26 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
       throw error;
     }
   }
+  let inbound: InboundServer | null = null;
+  let inboundPort: number | null = null;
+  if (rolesOf(config).has('inbound') && config.inboundPort !== null && returnPaths) {
+    const inboundLog = log.child({ component: 'inbound' });
+    // Loaded only by a process that receives mail: smtp-server stays out of the others.
+    const { InboundServer } = await import('./inbound/inbound-server.js');
+    inbound = new InboundServer(config, returnPaths, new ReportIntake(backend.activity, backend.engagement, returnPaths, inboundLog), inboundLog, metrics);
+    try {
+      inboundPort = await inbound.listen(config.inboundPort);
+    } catch (error) {
+      await worker.stop();
+      await relay?.relay.stop();
+      await relay?.close();
+      await http.app.close();
+      await live.close();
+      await backend.close();
+      throw error;
+    }
+    log.info({ host: config.inboundHost, port: inboundPort, domain: returnPaths.domain }, 'receiving bounces and complaints over SMTP');
+  }
   const address = http.app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -138,10 +167,13 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
     shaper,
     metrics,
     relay: relay?.relay ?? null,
+    inboundPort,
     stop() {
       stopping ??= (async () => {
         http.drain();
         await http.app.close();
+        // Reports being recorded finish before the store closes.
+        await inbound?.close();
         await worker.stop();
         await relay?.relay.stop();
         await relay?.close();

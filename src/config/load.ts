@@ -65,6 +65,11 @@ export function parseText(setting: Setting, raw: string, where: string): unknown
     case 'integer':
       if (!/^-?\d+$/.test(raw.trim())) fail(setting, raw, where, 'a whole number');
       return checkValue(setting, Number(raw), where);
+    case 'nullable-integer':
+      // An empty value (HERALD_INBOUND_PORT=) or "null" unsets it.
+      if (raw.trim() === '' || raw.trim() === 'null') return null;
+      if (!/^-?\d+$/.test(raw.trim())) fail(setting, raw, where, 'a whole number');
+      return checkValue(setting, Number(raw), where);
     case 'boolean':
       if (!/^(true|false|1|0)$/i.test(raw)) fail(setting, raw, where, 'true or false');
       return /^(true|1)$/i.test(raw);
@@ -86,6 +91,13 @@ function checkValue(setting: Setting, value: unknown, where: string): unknown {
         fail(setting, value, where, `between ${setting.min} and ${setting.max}`);
       }
       return value;
+    case 'nullable-integer':
+      if (value === null) return null;
+      if (typeof value !== 'number' || !Number.isInteger(value)) fail(setting, value, where, 'a whole number or null');
+      if ((setting.min !== undefined && value < setting.min) || (setting.max !== undefined && value > setting.max)) {
+        fail(setting, value, where, `between ${setting.min} and ${setting.max}`);
+      }
+      return value;
     case 'boolean':
       if (typeof value !== 'boolean') fail(setting, value, where, 'true or false');
       return value;
@@ -102,6 +114,7 @@ function checkValue(setting: Setting, value: unknown, where: string): unknown {
       if ((setting.key === 'dnsCheckServers' || setting.key === 'dnsServers') && !/^[\w.:,\[\] -]+$/.test(value)) fail(setting, value, where, 'servers (host or host:port) separated by commas');
       if (setting.key === 'databaseUrl' && !/^postgres(ql)?:\/\//.test(value)) fail(setting, '(hidden)', where, 'a postgres:// URL');
       if (setting.key === 'databaseSchema' && !/^[a-z_][a-z0-9_]{0,62}$/.test(value)) fail(setting, value, where, 'a lowercase SQL identifier (letters, digits, _)');
+      if (setting.key === 'returnPathDomain' && !/^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/.test(value)) fail(setting, value, where, 'one domain name, e.g. bounces.example.com');
       if (setting.key === 'dmarcRua' && !/^[^\s@;,!]+@[^\s@;,!]+$/.test(value)) fail(setting, value, where, 'an email address');
       return value;
     case 'string':

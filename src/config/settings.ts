@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
  * start-up and `docs/config.md` (a test keeps the doc in step).
  */
 export interface HeraldConfig {
-  /** What this process does, comma-separated: api, delivery, relay. */
+  /** What this process does, comma-separated: api, delivery, relay, inbound. */
   roles: string;
   /** Interface the HTTP API listens on. */
   host: string;
@@ -112,6 +112,22 @@ export interface HeraldConfig {
   sendingIps: string | null;
   /** Address DMARC aggregate reports go to in the suggested record; null suggests `dmarc-reports@<domain>`. */
   dmarcRua: string | null;
+  /** Domain of the VERP return path (MAIL FROM `bounces+<token>@<domain>`); null sends with MAIL FROM = the From address. */
+  returnPathDomain: string | null;
+  /** Port the inbound SMTP receiver for bounces and complaints listens on; null runs none. */
+  inboundPort: number | null;
+  /** Interface the inbound SMTP receiver listens on. */
+  inboundHost: string;
+  /** Largest message the inbound receiver takes, bytes (advertised as SIZE, RFC 1870). */
+  inboundMaxMessageBytes: number;
+  /** Most recipients of one inbound SMTP transaction. */
+  inboundMaxRecipients: number;
+  /** Most inbound SMTP connections open at once. */
+  inboundMaxConnections: number;
+  /** Most inbound SMTP connections open at once from one IP address. */
+  inboundMaxConnectionsPerIp: number;
+  /** Idle time on an inbound SMTP connection before it is closed, ms. */
+  inboundSocketTimeoutMs: number;
 }
 
 /** Limits for one destination; what is left out keeps the default. */
@@ -121,7 +137,7 @@ export interface DestinationOverride {
   messagesPerSecond?: number;
 }
 
-type Kind = 'string' | 'nullable-string' | 'integer' | 'boolean' | 'enum' | 'json';
+type Kind = 'string' | 'nullable-string' | 'integer' | 'nullable-integer' | 'boolean' | 'enum' | 'json';
 
 export interface Setting<K extends keyof HeraldConfig = keyof HeraldConfig> {
   key: K;
@@ -168,7 +184,7 @@ export const LIVE_SETTINGS = [
 export type LiveSetting = (typeof LIVE_SETTINGS)[number];
 
 /** The roles a process can take; `roles` lists some of them. */
-export const ROLES = ['api', 'delivery', 'relay'] as const;
+export const ROLES = ['api', 'delivery', 'relay', 'inbound'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** `"api, delivery"` → ['api', 'delivery']. */
@@ -180,8 +196,8 @@ export const SETTINGS: readonly Setting[] = [
   {
     key: 'roles',
     kind: 'string',
-    default: 'api,delivery',
-    doc: 'What this process does, comma-separated. `api`: the HTTP API (health endpoints are always served). `delivery`: claims and delivers queued mail. `relay`: copies the event log into the `natsEventStream` JetStream stream (needs `natsUrl`). In cluster mode run any number of processes with any roles against the same PostgreSQL.',
+    default: 'api,delivery,inbound',
+    doc: 'What this process does, comma-separated. `api`: the HTTP API (health endpoints are always served). `delivery`: claims and delivers queued mail. `relay`: copies the event log into the `natsEventStream` JetStream stream (needs `natsUrl`). `inbound`: receives bounces and complaints over SMTP on `inboundPort` (nothing while `inboundPort` is unset). In cluster mode run any number of processes with any roles against the same PostgreSQL.',
   },
   { key: 'host', kind: 'string', default: '127.0.0.1', doc: 'Interface the HTTP API listens on.' },
   { key: 'port', kind: 'integer', default: 3025, min: 0, max: 65535, doc: 'Port of the HTTP API.' },
@@ -272,6 +288,19 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'spfInclude', kind: 'nullable-string', default: null, doc: 'Domain the suggested SPF record includes (`include:<domain>`), e.g. your relay provider\'s. Unset: none.' },
   { key: 'sendingIps', kind: 'nullable-string', default: null, doc: 'IP addresses mail leaves from, comma-separated, listed as `ip4:`/`ip6:` in the suggested SPF record. Unset: none (the record then suggests `mx`).' },
   { key: 'dmarcRua', kind: 'nullable-string', default: null, doc: 'Address DMARC aggregate reports go to in the suggested `_dmarc` record. Unset: `dmarc-reports@<domain>`.' },
+  {
+    key: 'returnPathDomain',
+    kind: 'nullable-string',
+    default: null,
+    doc: 'Domain of the return path (VERP): every delivery is sent with MAIL FROM `bounces+<token>@<domain>`, the token naming the message under an HMAC of `signingKey`, so bounces and complaints coming back to it are matched to their message by the inbound receiver. Its MX record points at `inboundPort`. Unset: MAIL FROM is the From address.',
+  },
+  { key: 'inboundPort', kind: 'nullable-integer', default: null, min: 0, max: 65535, doc: 'Port the inbound SMTP receiver (the `inbound` role) listens on for bounces (RFC 3464 DSNs) and complaints (RFC 5965 ARF) sent to `returnPathDomain`; 25 on the Internet. Needs `returnPathDomain`. Unset: no receiver.' },
+  { key: 'inboundHost', kind: 'string', default: '0.0.0.0', doc: 'Interface the inbound SMTP receiver listens on.' },
+  { key: 'inboundMaxMessageBytes', kind: 'integer', default: 10 * 1024 * 1024, min: 1024, max: 100 * 1024 * 1024, doc: 'Largest message the inbound receiver takes, bytes; advertised as SIZE (RFC 1870), a larger one is refused with 552 5.3.4.' },
+  { key: 'inboundMaxRecipients', kind: 'integer', default: 100, min: 1, max: 10_000, doc: 'Most recipients of one inbound SMTP transaction; further RCPT TO get 452 4.5.3 (RFC 5321 §4.5.3.1.8 asks for at least 100).' },
+  { key: 'inboundMaxConnections', kind: 'integer', default: 100, min: 1, max: 100_000, doc: 'Most inbound SMTP connections open at once; more are answered 421 and closed.' },
+  { key: 'inboundMaxConnectionsPerIp', kind: 'integer', default: 10, min: 1, max: 100_000, doc: 'Most inbound SMTP connections open at once from one IP address; more are answered 421 4.7.0 and closed.' },
+  { key: 'inboundSocketTimeoutMs', kind: 'integer', default: 5 * MINUTE, min: 100, max: HOUR, doc: 'Idle time on an inbound SMTP connection before it is closed, ms (RFC 5321 §4.5.3.2.7: 5 minutes).' },
 ];
 
 /** `smtpRelayTlsVerify` → `HERALD_SMTP_RELAY_TLS_VERIFY`. */

@@ -28,9 +28,13 @@ export function classifyFailure(error: unknown): AttemptOutcome {
   const permanent = code !== null ? code >= 500 && code < 600 : fromStatus === '5';
   if (!permanent) return { kind: 'deferred', response: error.response };
   const status = error.enhancedStatus ?? '5.0.0';
+  return { kind: 'bounced', bounceType: bounceTypeOf(status), status, response: error.response };
+}
+
+/** SendGrid's bounce `type` for an enhanced status code (RFC 3463 §3): the address (x.1, x.2) or anything else. */
+export function bounceTypeOf(status: string): 'bounce' | 'blocked' {
   const subject = status.split('.')[1];
-  const bounceType = subject === '1' || subject === '2' ? 'bounce' : 'blocked';
-  return { kind: 'bounced', bounceType, status, response: error.response };
+  return subject === '1' || subject === '2' ? 'bounce' : 'blocked';
 }
 
 /**

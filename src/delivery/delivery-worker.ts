@@ -16,6 +16,7 @@ import { signMessage } from '../domains/dkim-sign.js';
 import { signingKeysFor } from '../domains/signing-keys.js';
 import { classifyFailure, isSessionFailure } from './classify-reply.js';
 import type { Transport } from './transport.js';
+import type { ReturnPaths } from '../inbound/return-path.js';
 
 /**
  * Claims ready messages with a lease, composes and sends them, and records the outcome. Holds at
@@ -52,6 +53,8 @@ export class DeliveryWorker {
     shaper?: DestinationShaper,
     private readonly rates: SharedRateLimiter | null = null,
     private readonly peers: DeliveryPeers | null = null,
+    /** VERP return paths when `returnPathDomain` is set; null sends with MAIL FROM = the From address. */
+    private readonly returnPaths: ReturnPaths | null = null,
   ) {
     this.shaper = shaper ?? new DestinationShaper(config, Date.now, rates !== null);
   }
@@ -273,10 +276,14 @@ export class DeliveryWorker {
       // DKIM (RFC 6376) with the keys of the account's verified domain for the From address, if
       // any. A failure here (e.g. sealed keys without their key) defers: the message is not lost.
       raw = signMessage(raw, await signingKeysFor(this.domains, message.accountId, message.fromEmail));
+      // The envelope sender names the message (VERP), so a bounce that comes back later is matched
+      // to it (src/inbound). No Return-Path header is written: the receiving MTA adds it from
+      // MAIL FROM at final delivery (RFC 5321 §4.4).
+      const from = this.returnPaths?.addressFor(message.id) ?? message.fromEmail;
       const result = await this.transport.send({
         accountId: message.accountId,
         messageId: message.id,
-        envelope: { from: message.fromEmail, to: message.recipient },
+        envelope: { from, to: message.recipient },
         raw,
       });
       const event: DeliveredEvent = { ...base, type: 'delivered', id: newEventId(), timestamp: Date.now(), response: result.response, attempt, mxServer: result.mxServer };

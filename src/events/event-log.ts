@@ -39,4 +39,10 @@ export interface ActivityStore {
   queryMessages(accountId: string, filter: ActivityFilter | null, limit: number): Promise<MessageSummary[]>;
   /** The account's messages among `ids`, by id (ids of other accounts or of none are left out). */
   lookupMessages(accountId: string, ids: readonly string[]): Promise<Map<string, MessageSummary>>;
+  /**
+   * Messages among `ids` whatever their account, by id. Only for a caller that learned an id
+   * outside any account's request and checked it first: the inbound receiver, after the HMAC of
+   * a return path (message ids are unique across accounts). Never behind an API route.
+   */
+  findMessages(ids: readonly string[]): Promise<Map<string, MessageSummary>>;
 }

@@ -59,6 +59,12 @@ export class HeraldMetrics {
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 21600, 86400],
     registers: [this.registry],
   });
+  readonly inboundMessages = new Counter({
+    name: 'herald_inbound_messages_total',
+    help: 'Messages the inbound receiver took or refused, by outcome (recorded, duplicate, ignored, malformed, too_large, failed, abandoned).',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
   private readonly createdAt = new Map<string, number>();
 
   constructor(options: { queue?: MessageQueue; configVersion?: () => number; process?: boolean } = {}) {

@@ -28,6 +28,12 @@ export interface PostfixInstance {
 export interface PostfixOptions {
   /** @defaultValue ['ann', 'bob'] */
   mailboxes?: string[];
+  /**
+   * transport(5) entries: domain → `smtp:[127.0.0.1]:2525`, so mail to (and bounces for) other
+   * domains goes to servers of the test's own. Clients on 127.0.0.0/8 may relay (mynetworks).
+   * @defaultValue none
+   */
+  transports?: Record<string, string>;
 }
 
 const DOMAIN = 'herald.test';
@@ -43,6 +49,7 @@ const POLL = 50; // ms
  */
 export async function startPostfix(options: PostfixOptions = {}): Promise<PostfixInstance> {
   const mailboxes = options.mailboxes ?? ['ann', 'bob'];
+  const transports = options.transports ?? {};
   const postfix = '/usr/sbin/postfix';
   if (!existsSync(postfix)) {
     throw new Error('Postfix is not installed: run `apt-get install -y postfix` (as .ci/run does) to run the Postfix interoperability tests');
@@ -71,7 +78,7 @@ export async function startPostfix(options: PostfixOptions = {}): Promise<Postfi
   try {
     await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', `/CN=postfix.${DOMAIN}`, '-keyout', join(config, 'key.pem'), '-out', join(config, 'cert.pem')]);
     const port = await freePort();
-    writeFileSync(join(config, 'main.cf'), mainCf({ queue, data, mail, maillog, config, uid, gid, mailboxes }));
+    writeFileSync(join(config, 'main.cf'), mainCf({ queue, data, mail, maillog, config, uid, gid, mailboxes, transports }));
     writeFileSync(join(config, 'master.cf'), masterCf(port));
     // `check` creates the queue's subfolders with the owners and modes Postfix insists on.
     await run(postfix, ['-c', config, 'check']);
@@ -106,8 +113,9 @@ export async function startPostfix(options: PostfixOptions = {}): Promise<Postfi
   }
 }
 
-function mainCf(p: { queue: string; data: string; mail: string; maillog: string; config: string; uid: number; gid: number; mailboxes: string[] }): string {
+function mainCf(p: { queue: string; data: string; mail: string; maillog: string; config: string; uid: number; gid: number; mailboxes: string[]; transports: Record<string, string> }): string {
   const mailboxMap = p.mailboxes.map((m) => `${m}@${DOMAIN}=${m}/`).join(', ');
+  const transportMap = Object.entries(p.transports).map(([domain, next]) => `${domain}=${next}`).join(', ');
   return `# Written by test/support/postfix.ts for one test run; removed when it stops.
 compatibility_level = 3.6
 queue_directory = ${p.queue}
@@ -142,7 +150,7 @@ virtual_mailbox_maps = inline:{ ${mailboxMap} }
 virtual_uid_maps = static:${p.uid}
 virtual_gid_maps = static:${p.gid}
 virtual_minimum_uid = 1
-`;
+${transportMap ? `transport_maps = inline:{ ${transportMap} }\n` : ''}`;
 }
 
 /** Only the services this instance needs, none chrooted (a chroot would need a copy of /etc). */

@@ -37,5 +37,11 @@ export class PostgresActivity implements ActivityStore {
     const rows = clean.length === 0 ? [] : await this.db.query<SummaryRow>('SELECT * FROM messages WHERE account_id = $1 AND id = ANY($2::text[])', [accountId, clean]);
     return new Map(rows.map((row) => [row.id, toSummary(row)]));
   }
+
+  async findMessages(ids: readonly string[]): Promise<Map<string, MessageSummary>> {
+    const clean = ids.filter((id) => !id.includes('\0'));
+    const rows = clean.length === 0 ? [] : await this.db.query<SummaryRow>('SELECT * FROM messages WHERE id = ANY($1::text[])', [clean]);
+    return new Map(rows.map((row) => [row.id, toSummary(row)]));
+  }
 }
 

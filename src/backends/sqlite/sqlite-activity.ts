@@ -43,5 +43,15 @@ export class SqliteActivity implements ActivityStore {
     }
     return found;
   }
+
+  async findMessages(ids: readonly string[]): Promise<Map<string, MessageSummary>> {
+    const found = new Map<string, MessageSummary>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      const rows = this.db.prepare(`SELECT * FROM messages WHERE id IN (${chunk.map(() => '?').join(',')})`).all(...chunk) as SummaryRow[];
+      for (const row of rows) found.set(row.id, toSummary(row));
+    }
+    return found;
+  }
 }
 
