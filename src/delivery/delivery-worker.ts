@@ -16,6 +16,8 @@ import { signMessage } from '../domains/dkim-sign.js';
 import { signingKeysFor } from '../domains/signing-keys.js';
 import { classifyFailure, isSessionFailure } from './classify-reply.js';
 import type { Transport } from './transport.js';
+import type { Tracker } from '../tracking/tracker.js';
+import type { ComposeTracking } from '../message/compose.js';
 
 /**
  * Claims ready messages with a lease, composes and sends them, and records the outcome. Holds at
@@ -52,6 +54,8 @@ export class DeliveryWorker {
     shaper?: DestinationShaper,
     private readonly rates: SharedRateLimiter | null = null,
     private readonly peers: DeliveryPeers | null = null,
+    /** Open, click and unsubscribe tracking; null composes every message untracked. */
+    private readonly tracker: Tracker | null = null,
   ) {
     this.shaper = shaper ?? new DestinationShaper(config, Date.now, rates !== null);
   }
@@ -242,6 +246,16 @@ export class DeliveryWorker {
     const log = messageLog(this.log, { messageId: message.id, attempt });
     const base = { accountId: message.accountId, messageId: message.id, email: message.recipient };
     if (await this.dropIfSuppressed(claim, log)) return 'not-attempted';
+    let tracking: ComposeTracking | null = null;
+    if (this.tracker) {
+      try {
+        tracking = await this.tracker.forMessage(message, request);
+      } catch (error) {
+        // The account's settings could not be read: the lease runs out and the message is tried again.
+        log.error({ err: error }, 'could not read tracking settings; the message will be tried again');
+        return 'not-attempted';
+      }
+    }
     let raw: Buffer;
     try {
       raw = await composeMessage({
@@ -250,6 +264,7 @@ export class DeliveryWorker {
         messageId: message.id,
         hostname: this.config.hostname,
         date: message.createdAt,
+        tracking,
       });
     } catch (error) {
       // Composing the same request fails the same way every time: bounce now rather than retry
