@@ -7,7 +7,7 @@ import { PAGE_HEADERS, confirmPage, problemPage, resubscribedPage, unsubscribedP
 import type { EngagementEvent } from '../../events/event.js';
 import type { MessageSummary } from '../../events/event-log.js';
 
-/** A transparent 1×1 GIF (GIF89a with a transparent colour), 43 bytes. */
+/** A transparent 1×1 GIF (GIF89a with a transparent colour). */
 const PIXEL = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
 
 /** Largest form body taken by the unsubscribe endpoints: RFC 8058's is 26 bytes. */

@@ -1,0 +1,138 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestHerald, type TestHerald } from '../support/test-herald.js';
+import { SigningKeys } from '../../src/ops/signing-keys.js';
+import { decodeToken, encodeToken } from '../../src/tracking/tracking-token.js';
+import { hrefs, sendAndCapture, tokenOf } from './support.js';
+
+let h: TestHerald;
+before(async () => {
+  h = await startTestHerald();
+});
+after(async () => {
+  await h.close();
+});
+
+const HTML = `<html><head><title>t</title></head><body>
+<p>Read <a href="https://example.com/article?id=7&amp;ref=mail" class="btn">the article</a>,
+write to <a href="mailto:team@example.com">us</a>, or <a href="https://example.com/private" clicktracking=off>this</a>.</p>
+</body></html>`;
+const TEXT = 'Read https://example.com/article?id=7&ref=mail today.';
+const tracked = { tracking_settings: { click_tracking: { enable: true, enable_text: true }, open_tracking: { enable: true } } };
+const content = [{ type: 'text/plain', value: TEXT }, { type: 'text/html', value: HTML }];
+
+type Detail = { opens_count: number; clicks_count: number; events: { event_name: string; url: string | null; http_user_agent: string | null }[] };
+async function detail(id: string): Promise<Detail> {
+  const res = await h.api(`/v3/messages/${id}`);
+  assert.equal(res.status, 200);
+  return (await res.json()) as Detail;
+}
+
+test('a tracked HTML message has the open pixel and rewritten links; mailto and clicktracking=off links stay', async () => {
+  const sent = await sendAndCapture(h, 'reader@example.com', { content, ...tracked });
+  const html = String(sent.mail.html);
+  const links = hrefs(html);
+  assert.equal(links.length, 3);
+  assert.match(links[0]!, new RegExp(`^${h.url}/c/[A-Za-z0-9_-]+$`));
+  assert.equal(links[1], 'mailto:team@example.com');
+  assert.equal(links[2], 'https://example.com/private');
+  assert.match(html, new RegExp(`<img src="${h.url}/o/[A-Za-z0-9_-]+"[^>]*width="1" height="1"[^>]*/>\\n?</body>`));
+  assert.match(html, /class="btn">the article<\/a>/, 'the rest of the tag is untouched');
+  // enable_text: the plain part's link is tracked too.
+  assert.match(String(sent.mail.text), new RegExp(`^Read ${h.url}/c/[A-Za-z0-9_-]+ today\\.`));
+});
+
+test('fetching the pixel records opens; each genuine open counts and privacy-proxy fetches are marked as machine opens', async () => {
+  const sent = await sendAndCapture(h, 'opener@example.com', { content, ...tracked });
+  const pixel = /<img src="([^"]+)"/.exec(String(sent.mail.html))![1]!;
+  const first = await fetch(pixel, { headers: { 'user-agent': 'Mozilla/5.0 (Macintosh) Thunderbird/128.0' } });
+  assert.equal(first.status, 200);
+  assert.equal(first.headers.get('content-type'), 'image/gif');
+  assert.equal(Buffer.from(await first.arrayBuffer()).subarray(0, 6).toString(), 'GIF89a');
+  await fetch(pixel, { headers: { 'user-agent': 'Mozilla/5.0' } }); // Apple Mail Privacy Protection's proxy
+  const d = await detail(sent.id);
+  assert.equal(d.opens_count, 2);
+  assert.deepEqual(d.events.filter((e) => e.event_name === 'open').map((e) => e.http_user_agent), ['Mozilla/5.0 (Macintosh) Thunderbird/128.0', 'Mozilla/5.0']);
+  const account = (await h.backend.accounts.findAccountByName('default'))!.id;
+  const stored = (await h.backend.activity.getMessage(account, sent.id))!.events.filter((e) => e.type === 'open');
+  assert.deepEqual(stored.map((e) => e.type === 'open' && e.machineOpen), [false, true]);
+  assert.ok(stored.every((e) => e.type === 'open' && e.ip === '127.0.0.1'));
+});
+
+test('a click redirects to exactly the original link and is recorded with its URL', async () => {
+  const sent = await sendAndCapture(h, 'clicker@example.com', { content, ...tracked });
+  const link = hrefs(String(sent.mail.html))[0]!;
+  const res = await fetch(link, { redirect: 'manual', headers: { 'user-agent': 'Mozilla/5.0 (X11) Firefox/130.0' } });
+  assert.equal(res.status, 302);
+  assert.equal(res.headers.get('location'), 'https://example.com/article?id=7&ref=mail');
+  const textLink = /(http:\/\/\S+\/c\/[A-Za-z0-9_-]+)/.exec(String(sent.mail.text))![1]!;
+  const viaText = await fetch(textLink, { redirect: 'manual' });
+  assert.equal(viaText.headers.get('location'), 'https://example.com/article?id=7&ref=mail');
+  const d = await detail(sent.id);
+  assert.equal(d.clicks_count, 2);
+  assert.deepEqual(d.events.filter((e) => e.event_name === 'click').map((e) => e.url), ['https://example.com/article?id=7&ref=mail', 'https://example.com/article?id=7&ref=mail']);
+  const account = (await h.backend.accounts.findAccountByName('default'))!.id;
+  const clicks = (await h.backend.activity.getMessage(account, sent.id))!.events.filter((e) => e.type === 'click');
+  assert.deepEqual(clicks.map((e) => e.type === 'click' && e.urlOffset), [{ index: 0, type: 'html' }, { index: 0, type: 'text' }]);
+});
+
+test('forged, truncated, altered, expired and re-targeted tokens get a 404 page and never a redirect', async () => {
+  const sent = await sendAndCapture(h, 'victim@example.com', { content, ...tracked });
+  const link = hrefs(String(sent.mail.html))[0]!;
+  const token = tokenOf(link, 'c');
+  const keys = await SigningKeys.load(null, h.backend.secrets);
+  const decoded = decodeToken(keys, token, 'click', 3600, Date.now());
+  assert.ok(typeof decoded === 'object' && decoded.kind === 'click');
+  // The same token with another URL and the old MAC: the URL is signed.
+  const bytes = Buffer.from(token, 'base64url');
+  const mac = bytes.subarray(bytes.length - 16);
+  const payload = bytes.subarray(0, bytes.length - 16);
+  const at = payload.indexOf('https://example.com/article');
+  const retargeted = Buffer.concat([payload.subarray(0, at), Buffer.from('https://evil.example/phish?'), payload.subarray(at + 27), mac]).toString('base64url');
+  const flipped = token.slice(0, 20) + (token[20] === 'A' ? 'B' : 'A') + token.slice(21);
+  const expired = encodeToken(keys, { ...decoded, issuedAt: Math.floor(Date.now() / 1000) - 2 * 365 * 24 * 3600 });
+  const otherKey = encodeToken(new SigningKeys(Buffer.alloc(32, 9)), decoded);
+  const openAsClick = tokenOf(/<img src="([^"]+)"/.exec(String(sent.mail.html))![1]!, 'o');
+  const bad = { forged: 'x'.repeat(40), truncated: token.slice(0, -6), flipped, expired, retargeted, otherKey, openAsClick, long: 'A'.repeat(5000), dots: '..%2F..%2Fetc' };
+  for (const [what, t] of Object.entries(bad)) {
+    const res = await fetch(`${h.url}/c/${t}`, { redirect: 'manual' });
+    // A token longer than any Herald makes is refused by the router itself (414).
+    assert.equal(res.status, what === 'long' ? 414 : 404, what);
+    assert.equal(res.headers.get('location'), null, what);
+    if (what !== 'long') assert.match(await res.text(), /not valid or has expired/, what);
+    else await res.arrayBuffer();
+  }
+  for (const kind of ['o', 'u']) {
+    const res = await fetch(`${h.url}/${kind}/${token}`);
+    assert.equal(res.status, 404, `a click token is not an ${kind} token`);
+    await res.arrayBuffer();
+  }
+  assert.equal((await detail(sent.id)).clicks_count, 0);
+});
+
+test('per-account defaults apply to mail that says nothing, and a message’s own settings override them', async () => {
+  const { accountId, apiKey } = await h.newAccount('tracked-co');
+  const as = { accountId, apiKey };
+  const patch = (path: string, json: unknown) => h.api(path, { method: 'PATCH', json, key: apiKey });
+  assert.equal((await patch('/v3/tracking_settings/open', { enabled: true })).status, 200);
+  assert.equal((await patch('/v3/tracking_settings/click', { enabled: true })).status, 200);
+  const html = [{ type: 'text/html', value: '<p><a href="https://example.com/x">x</a></p>' }];
+  const byDefault = await sendAndCapture(h, 'd1@example.com', { content: html }, as);
+  assert.match(String(byDefault.mail.html), /\/o\//);
+  assert.match(hrefs(String(byDefault.mail.html))[0]!, /\/c\//);
+  const overridden = await sendAndCapture(h, 'd2@example.com', { content: html, tracking_settings: { open_tracking: { enable: false }, click_tracking: { enable: false } } }, as);
+  assert.doesNotMatch(String(overridden.mail.html), /\/o\//);
+  assert.deepEqual(hrefs(String(overridden.mail.html)), ['https://example.com/x']);
+  // The default account changed nothing: its mail stays untracked.
+  const untouched = await sendAndCapture(h, 'd3@example.com', { content: html });
+  assert.deepEqual(hrefs(String(untouched.mail.html)), ['https://example.com/x']);
+  assert.doesNotMatch(String(untouched.mail.html), /<img/);
+});
+
+test('open tracking’s substitution tag places the pixel where the message says', async () => {
+  const sent = await sendAndCapture(h, 'tag@example.com', {
+    content: [{ type: 'text/html', value: '<div>[pixel]</div><p>after</p>' }],
+    tracking_settings: { open_tracking: { enable: true, substitution_tag: '[pixel]' } },
+  });
+  assert.match(String(sent.mail.html).trim(), /^<div><img src="[^"]+\/o\/[^"]+"[^>]*\/><\/div><p>after<\/p>$/);
+});
