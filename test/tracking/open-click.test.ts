@@ -136,3 +136,38 @@ test('open tracking’s substitution tag places the pixel where the message says
   });
   assert.match(String(sent.mail.html).trim(), /^<div><img src="[^"]+\/o\/[^"]+"[^>]*\/><\/div><p>after<\/p>$/);
 });
+
+test('recipients of one personalization each get their own links, though untracked copies share one composition', async () => {
+  const res = await h.api('/v3/mail/send', {
+    method: 'POST',
+    json: { personalizations: [{ to: [{ email: 'p1@example.com' }, { email: 'p2@example.com' }] }], from: { email: 'sender@example.com' }, subject: 'two', content: [{ type: 'text/html', value: '<a href="https://example.com/">x</a>' }], ...tracked },
+  });
+  assert.equal(res.status, 202);
+  const account = (await h.backend.accounts.findAccountByName('default'))!.id;
+  const requestId = res.headers.get('x-message-id')!;
+  const bodies = await Promise.all(
+    ['p1@example.com', 'p2@example.com'].map(async (to) => {
+      for (let i = 0; i < 750; i++) {
+        const hit = (await h.backend.inbox.list(account, { limit: 10, to })).find((m) => m.messageId.startsWith(requestId));
+        if (hit) return (await h.backend.inbox.get(account, hit.id))!.raw.toString();
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      throw new Error(`no message for ${to}`);
+    }),
+  );
+  const tokens = bodies.map((b) => /\/o\/([A-Za-z0-9_-]+)/.exec(b.replace(/=\r\n/g, ''))![1]);
+  assert.notEqual(tokens[0], tokens[1]);
+});
+
+test('with trustProxy set, the address recorded is the client’s from X-Forwarded-For; without it, the connecting one', async (t) => {
+  const proxied = await startTestHerald({ trustProxy: '127.0.0.1' });
+  t.after(() => proxied.close());
+  for (const [server, expected] of [[proxied, '198.51.100.7'], [h, '127.0.0.1']] as const) {
+    const sent = await sendAndCapture(server, 'proxied@example.com', { content, ...tracked });
+    const pixel = /<img src="([^"]+)"/.exec(String(sent.mail.html))![1]!;
+    await (await fetch(pixel, { headers: { 'x-forwarded-for': '198.51.100.7', 'user-agent': 'Mozilla/5.0 (Windows) Outlook' } })).arrayBuffer();
+    const account = (await server.backend.accounts.findAccountByName('default'))!.id;
+    const open = (await server.backend.activity.getMessage(account, sent.id))!.events.find((e) => e.type === 'open');
+    assert.equal(open?.type === 'open' && open.ip, expected);
+  }
+});
