@@ -50,6 +50,11 @@ export function trackingPlan(account: TrackingSettings, request: MailRequest): T
  */
 export class Tracker {
   private readonly baseUrl: string;
+  /**
+   * Each account's settings for SETTINGS_TTL_MS: a burst of mail costs one read of them, not one per
+   * message (a round trip to PostgreSQL in cluster mode). A change applies within that time.
+   */
+  private readonly cached = new Map<string, { at: number; settings: Promise<TrackingSettings> }>();
 
   constructor(
     private readonly keys: SigningKeys,
@@ -62,7 +67,7 @@ export class Tracker {
 
   /** The tracking of one message, or null when none applies (it is then composed as before, shared with alike messages). */
   async forMessage(message: { id: string; accountId: string }, request: MailRequest): Promise<ComposeTracking | null> {
-    const plan = trackingPlan(await this.settings.get(message.accountId), request);
+    const plan = trackingPlan(await this.accountSettings(message.accountId), request);
     if (!plan) return null;
     const issuedAt = Math.floor(this.now() / 1000);
     const base = { accountId: message.accountId, messageId: message.id, issuedAt };
@@ -103,4 +108,19 @@ export class Tracker {
       },
     };
   }
+
+  private accountSettings(accountId: string): Promise<TrackingSettings> {
+    const now = this.now();
+    const hit = this.cached.get(accountId);
+    if (hit && now - hit.at < SETTINGS_TTL_MS) return hit.settings;
+    const settings = this.settings.get(accountId);
+    if (this.cached.size >= MAX_CACHED_ACCOUNTS) this.cached.clear();
+    this.cached.set(accountId, { at: now, settings });
+    // A failed read is not remembered: the next message asks again.
+    settings.catch(() => this.cached.delete(accountId));
+    return settings;
+  }
 }
+
+const SETTINGS_TTL_MS = 1000;
+const MAX_CACHED_ACCOUNTS = 10_000;
