@@ -171,3 +171,36 @@ test('with trustProxy set, the address recorded is the client’s from X-Forward
     assert.equal(open?.type === 'open' && open.ip, expected);
   }
 });
+
+test('a HEAD request answers like GET but counts no open or click', async () => {
+  const sent = await sendAndCapture(h, 'header@example.com', { content, ...tracked });
+  const pixel = /<img src="([^"]+)"/.exec(String(sent.mail.html))![1]!;
+  const link = hrefs(String(sent.mail.html))[0]!;
+  assert.equal((await fetch(pixel, { method: 'HEAD' })).status, 200);
+  const head = await fetch(link, { method: 'HEAD', redirect: 'manual' });
+  assert.equal(head.status, 302);
+  assert.equal(head.headers.get('location'), 'https://example.com/article?id=7&ref=mail');
+  const d = await detail(sent.id);
+  assert.deepEqual([d.opens_count, d.clicks_count], [0, 0]);
+});
+
+test('an account’s subscription settings shape the footer, its link and the page shown after unsubscribing', async () => {
+  const { accountId, apiKey } = await h.newAccount('footer-co');
+  const res = await h.api('/v3/tracking_settings/subscription', {
+    method: 'PATCH',
+    key: apiKey,
+    json: { enabled: true, html_content: '<p class="f">Manage: <% your preferences %></p>', plain_content: 'Manage: <% %>', url: 'https://example.com/prefs', landing: '<h1>Sorry to see you go</h1><script>alert(1)</script>' },
+  });
+  assert.equal(res.status, 200);
+  const sent = await sendAndCapture(h, 'footer@example.com', { content: [{ type: 'text/plain', value: 'Hi' }, { type: 'text/html', value: '<p>Hi</p>' }] }, { accountId, apiKey });
+  assert.match(String(sent.mail.html), /<p>Hi<\/p><p class="f">Manage: <a href="https:\/\/example\.com\/prefs">your preferences<\/a><\/p>/);
+  assert.match(String(sent.mail.text), /^Hi\n\nManage: https:\/\/example\.com\/prefs/);
+  const header = sent.mail.headerLines.find((l) => l.key === 'list-unsubscribe')!.line.replace(/\r?\n\s+/g, ' ');
+  const url = /<(http[^>]+)>/.exec(header)![1]!;
+  const done = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+  assert.equal(done.status, 200);
+  assert.match(await done.text(), /<h1>Sorry to see you go<\/h1>/);
+  // The account's page is its own HTML; the page forbids it any script.
+  assert.match(done.headers.get('content-security-policy')!, /default-src 'none'/);
+  assert.deepEqual(await h.backend.suppressions.find(accountId, 'footer@example.com', null), { list: 'unsubscribes', groupId: null });
+});

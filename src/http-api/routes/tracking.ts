@@ -67,7 +67,8 @@ export function trackingRoutes(app: FastifyInstance, ctx: ApiContext): void {
     scope.get<TokenParams>('/o/:token', async (request, reply) => {
       const token = await verify(request, 'open');
       if (!token) return refuse(reply);
-      const found = await message(token);
+      // HEAD (link checkers, proxies probing) answers the same but counts nothing.
+      const found = request.method === 'GET' ? await message(token) : null;
       if (found) {
         const w = who(request);
         const now = Date.now();
@@ -82,7 +83,7 @@ export function trackingRoutes(app: FastifyInstance, ctx: ApiContext): void {
     scope.get<TokenParams>('/c/:token', async (request, reply) => {
       const token = await verify(request, 'click');
       if (!token || token.kind !== 'click') return refuse(reply);
-      const found = await message(token);
+      const found = request.method === 'GET' ? await message(token) : null;
       if (found) {
         const w = who(request);
         const now = Date.now();
