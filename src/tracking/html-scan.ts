@@ -29,7 +29,10 @@ export interface HtmlTag {
 
 /** Elements whose content is text up to their own end tag (RCDATA and RAWTEXT, and script). */
 const RAW_TEXT = new Set(['script', 'style', 'textarea', 'title', 'xmp', 'iframe', 'noembed', 'noframes', 'plaintext']);
-const SPACE = /[\t\n\f\r ]/;
+/** HTML's ASCII whitespace (§13.2.5.32): tab, LF, FF, CR, space. */
+function isSpace(c: string | undefined): boolean {
+  return c === ' ' || c === '\n' || c === '\t' || c === '\r' || c === '\f';
+}
 
 /** Every tag of `html` in order. A tag cut off by the end of the document is not a tag. */
 export function scanHtml(html: string): HtmlTag[] {
@@ -84,7 +87,7 @@ export function scanHtml(html: string): HtmlTag[] {
         const at = lower.indexOf(`</${tag.name}`, from);
         if (at < 0) return tags;
         const after = html[at + 2 + tag.name.length];
-        if (after === undefined || after === '>' || after === '/' || SPACE.test(after)) {
+        if (after === undefined || after === '>' || after === '/' || isSpace(after)) {
           i = at;
           break;
         }
@@ -98,26 +101,26 @@ export function scanHtml(html: string): HtmlTag[] {
 function readTag(html: string, start: number, nameAt: number, end: boolean): HtmlTag | null {
   const n = html.length;
   let i = nameAt;
-  while (i < n && !SPACE.test(html[i]!) && html[i] !== '/' && html[i] !== '>') i++;
+  while (i < n && !isSpace(html[i]) && html[i] !== '/' && html[i] !== '>') i++;
   const name = html.slice(nameAt, i).toLowerCase();
   const attributes: HtmlAttribute[] = [];
   for (;;) {
-    while (i < n && (SPACE.test(html[i]!) || html[i] === '/')) i++;
+    while (i < n && (isSpace(html[i]) || html[i] === '/')) i++;
     if (i >= n) return null;
     if (html[i] === '>') return { name, end, start, stop: i + 1, attributes };
     // §13.2.5.33: the name runs to a space, `/`, `>` or `=` (a leading `=` belongs to it).
     const attrStart = i;
     i++;
-    while (i < n && !SPACE.test(html[i]!) && html[i] !== '/' && html[i] !== '>' && html[i] !== '=') i++;
+    while (i < n && !isSpace(html[i]) && html[i] !== '/' && html[i] !== '>' && html[i] !== '=') i++;
     const attrName = html.slice(attrStart, i).toLowerCase();
     let j = i;
-    while (j < n && SPACE.test(html[j]!)) j++;
+    while (j < n && isSpace(html[j])) j++;
     if (html[j] !== '=') {
       attributes.push({ name: attrName, raw: '', valueStart: -1, valueEnd: -1, quoted: false });
       continue;
     }
     j++;
-    while (j < n && SPACE.test(html[j]!)) j++;
+    while (j < n && isSpace(html[j])) j++;
     if (j >= n) return null;
     const quote = html[j];
     if (quote === '"' || quote === "'") {
@@ -127,7 +130,7 @@ function readTag(html: string, start: number, nameAt: number, end: boolean): Htm
       i = close + 1;
     } else {
       let k = j;
-      while (k < n && !SPACE.test(html[k]!) && html[k] !== '>') k++;
+      while (k < n && !isSpace(html[k]) && html[k] !== '>') k++;
       attributes.push({ name: attrName, raw: html.slice(j, k), valueStart: j, valueEnd: k, quoted: false });
       i = k;
     }
