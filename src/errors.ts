@@ -53,6 +53,7 @@ export const ERROR_CATALOGUE = {
   HERALD_ERR_DOMAIN_LIMIT: { status: 400, message: 'The account has reached its limit of 100 sending domains.' },
   HERALD_ERR_INVALID_QUERY: { status: 400, message: 'The query is not valid.' },
   HERALD_ERR_INVALID_SCOPE: { status: 400, message: 'One or more scopes are not valid.' },
+  HERALD_ERR_INVALID_LINK: { status: 404, message: 'This link is not valid or has expired.' },
   HERALD_ERR_BACKLOG_FULL: {
     status: 429,
     message: "Herald's delivery queue is full; retry later.",

@@ -21,6 +21,7 @@ import { SCOPES } from './accounts/scopes.js';
 import { ReturnPaths } from './inbound/return-path.js';
 import { ReportIntake } from './inbound/report-intake.js';
 import type { InboundServer } from './inbound/inbound-server.js';
+import { Tracker } from './tracking/tracker.js';
 
 export interface StartHeraldOptions extends LoadConfigOptions {
   /** A complete configuration; when given, file, environment and overrides are not read. */
@@ -105,7 +106,6 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
   const metrics = new HeraldMetrics({ queue: backend.queue, configVersion: () => live.configVersion });
   const metered: Backend = { ...backend, queue: metrics.meter(backend.queue) };
   const returnPaths = config.returnPathDomain ? new ReturnPaths(signing, config.returnPathDomain) : null;
-  const worker = new DeliveryWorker(metered.queue, backend.suppressions, backend.domains, transport, config, log.child({ component: 'delivery', transport: transport.name }), shaper, backend.rates, backend.peers, returnPaths);
   log.info({ transport: transport.name }, transportDescription(transport.name));
   const http = buildHttpApi(metered, config, log, { configVersion: () => live.configVersion, metrics, signing });
   try {
@@ -115,6 +115,13 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
     await backend.close();
     throw error;
   }
+  const address = http.app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host === '[::]' ? '[::1]' : host}:${port}`;
+  // Links in mail point to the tracking role's public address; by default this process's own.
+  const tracker = new Tracker(signing, backend.trackingSettings, config.trackingBaseUrl ?? url);
+  const worker = new DeliveryWorker(metered.queue, backend.suppressions, backend.domains, transport, config, log.child({ component: 'delivery', transport: transport.name }), shaper, backend.rates, backend.peers, returnPaths, tracker);
   if (rolesOf(config).has('delivery')) worker.start();
   let relay: { relay: EventRelay; close(): Promise<void> } | null = null;
   if (rolesOf(config).has('relay')) {
@@ -152,12 +159,9 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
     }
     log.info({ host: config.inboundHost, port: inboundPort, domain: returnPaths.domain }, 'receiving bounces and complaints over SMTP');
   }
-  const address = http.app.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   let stopping: Promise<void> | null = null;
   return {
-    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
+    url,
     config,
     backend,
     app: http.app,

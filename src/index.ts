@@ -25,3 +25,5 @@ export { classifyFailure } from './delivery/classify-reply.js';
 export { DeliveryError } from './delivery/delivery-error.js';
 export { SCOPES } from './accounts/scopes.js';
 export type { Scope } from './accounts/scopes.js';
+export type { TrackingSettingsStore, TrackingSettings } from './tracking/tracking-settings.js';
+export type { MessageTrackingSettings } from './message/mail-request.js';

@@ -24,6 +24,8 @@ export const SCOPES = [
   'whitelabel.read',
   'whitelabel.update',
   'whitelabel.delete',
+  'tracking_settings.read',
+  'tracking_settings.update',
 ] as const;
 
 export type Scope = (typeof SCOPES)[number];

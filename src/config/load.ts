@@ -115,6 +115,8 @@ function checkValue(setting: Setting, value: unknown, where: string): unknown {
       if (setting.key === 'databaseUrl' && !/^postgres(ql)?:\/\//.test(value)) fail(setting, '(hidden)', where, 'a postgres:// URL');
       if (setting.key === 'databaseSchema' && !/^[a-z_][a-z0-9_]{0,62}$/.test(value)) fail(setting, value, where, 'a lowercase SQL identifier (letters, digits, _)');
       if (setting.key === 'returnPathDomain' && !/^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/.test(value)) fail(setting, value, where, 'one domain name, e.g. bounces.example.com');
+      if (setting.key === 'trackingBaseUrl' && !isBaseUrl(value)) fail(setting, value, where, 'an http:// or https:// URL without query or fragment');
+      if (setting.key === 'trustProxy' && !/^(true|\d{1,3}|[0-9A-Fa-f.:\/, ]+)$/.test(value)) fail(setting, value, where, 'true, a hop count, or addresses and CIDRs separated by commas');
       if (setting.key === 'dmarcRua' && !/^[^\s@;,!]+@[^\s@;,!]+$/.test(value)) fail(setting, value, where, 'an email address');
       return value;
     case 'string':
@@ -195,4 +197,13 @@ function fail(setting: Setting, value: unknown, where: string, expected: string)
   // The relay URL may hold a password and the sealing key is a secret: never echo their values.
   const shown = setting.key === 'smtpRelay' || setting.key === 'dkimKeyEncryptionKey' || setting.key === 'signingKey' || setting.key === 'databaseUrl' ? '(hidden)' : JSON.stringify(value);
   throw new HeraldError('HERALD_ERR_CONFIG', { message: `${setting.key} from ${where} must be ${expected}, got ${shown}` });
+}
+
+function isBaseUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.search === '' && url.hash === '' && url.username === '' && url.password === '';
+  } catch {
+    return false;
+  }
 }

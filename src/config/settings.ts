@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
  * start-up and `docs/config.md` (a test keeps the doc in step).
  */
 export interface HeraldConfig {
-  /** What this process does, comma-separated: api, delivery, relay, inbound. */
+  /** What this process does, comma-separated: api, delivery, relay, tracking, inbound. */
   roles: string;
   /** Interface the HTTP API listens on. */
   host: string;
@@ -104,6 +104,12 @@ export interface HeraldConfig {
   dkimKeyEncryptionKey: string | null;
   /** Root key of the HMACs signing tracking links, unsubscribe links and return paths; null: made once and kept in the store. */
   signingKey: string | null;
+  /** Public URL the open, click and unsubscribe links in mail point to; null: http://host:port of this process. */
+  trackingBaseUrl: string | null;
+  /** Age past which tracking and unsubscribe links are refused, s. */
+  trackingTokenMaxAgeS: number;
+  /** Proxies whose X-Forwarded-For is believed (Fastify's trustProxy): true, a hop count, or addresses/CIDRs; null believes none. */
+  trustProxy: string | null;
   /** DNS servers (`host` or `host:port`, comma-separated) that sending-domain checks ask; null uses the system's. */
   dnsCheckServers: string | null;
   /** Domain the suggested SPF record includes (`include:<this>`); null suggests none. */
@@ -184,7 +190,7 @@ export const LIVE_SETTINGS = [
 export type LiveSetting = (typeof LIVE_SETTINGS)[number];
 
 /** The roles a process can take; `roles` lists some of them. */
-export const ROLES = ['api', 'delivery', 'relay', 'inbound'] as const;
+export const ROLES = ['api', 'delivery', 'relay', 'tracking', 'inbound'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** `"api, delivery"` → ['api', 'delivery']. */
@@ -196,8 +202,8 @@ export const SETTINGS: readonly Setting[] = [
   {
     key: 'roles',
     kind: 'string',
-    default: 'api,delivery,inbound',
-    doc: 'What this process does, comma-separated. `api`: the HTTP API (health endpoints are always served). `delivery`: claims and delivers queued mail. `relay`: copies the event log into the `natsEventStream` JetStream stream (needs `natsUrl`). `inbound`: receives bounces and complaints over SMTP on `inboundPort` (nothing while `inboundPort` is unset). In cluster mode run any number of processes with any roles against the same PostgreSQL.',
+    default: 'api,delivery,tracking,inbound',
+    doc: 'What this process does, comma-separated. `api`: the HTTP API (health endpoints are always served). `delivery`: claims and delivers queued mail. `tracking`: serves the open pixel, click redirects and unsubscribe pages that links in mail point to (`trackingBaseUrl`). `relay`: copies the event log into the `natsEventStream` JetStream stream (needs `natsUrl`). `inbound`: receives bounces and complaints over SMTP on `inboundPort` (nothing while `inboundPort` is unset). In cluster mode run any number of processes with any roles against the same PostgreSQL.',
   },
   { key: 'host', kind: 'string', default: '127.0.0.1', doc: 'Interface the HTTP API listens on.' },
   { key: 'port', kind: 'integer', default: 3025, min: 0, max: 65535, doc: 'Port of the HTTP API.' },
@@ -283,6 +289,19 @@ export const SETTINGS: readonly Setting[] = [
     kind: 'nullable-string',
     default: null,
     doc: 'Root key of the HMACs that sign tracking links, unsubscribe links and bounce return paths: 32 bytes as base64 or hex, e.g. from `openssl rand -base64 32`. Unset: Herald makes one on first start and keeps it in the store, so every process of a cluster shares it. Changing it invalidates links in mail already sent.',
+  },
+  {
+    key: 'trackingBaseUrl',
+    kind: 'nullable-string',
+    default: null,
+    doc: 'Public URL the open pixel, click and unsubscribe links in mail point to, e.g. `https://t.example.com`: the address of the processes with the `tracking` role. Unset: `http://<host>:<port>` of the delivering process, for development. RFC 8058 one-click unsubscribe wants `https://`.',
+  },
+  { key: 'trackingTokenMaxAgeS', kind: 'integer', default: 365 * 24 * 3600, min: 3600, max: 10 * 365 * 24 * 3600, doc: 'Age past which open, click and unsubscribe links in mail are refused (404), s. Default one year.' },
+  {
+    key: 'trustProxy',
+    kind: 'nullable-string',
+    default: null,
+    doc: "Proxies in front of Herald whose `X-Forwarded-For` is believed for the client address recorded with opens, clicks and unsubscribes (Fastify's `trustProxy`): `true`, a hop count such as `1`, or addresses and CIDRs such as `10.0.0.0/8,127.0.0.1`. Unset: the connecting address.",
   },
   { key: 'dnsCheckServers', kind: 'nullable-string', default: null, doc: 'DNS servers sending-domain checks ask, `host` or `host:port`, comma-separated. Unset: the system resolvers.' },
   { key: 'spfInclude', kind: 'nullable-string', default: null, doc: 'Domain the suggested SPF record includes (`include:<domain>`), e.g. your relay provider\'s. Unset: none.' },

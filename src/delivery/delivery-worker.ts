@@ -17,6 +17,8 @@ import { signingKeysFor } from '../domains/signing-keys.js';
 import { classifyFailure, isSessionFailure } from './classify-reply.js';
 import type { Transport } from './transport.js';
 import type { ReturnPaths } from '../inbound/return-path.js';
+import type { Tracker } from '../tracking/tracker.js';
+import type { ComposeTracking } from '../message/compose.js';
 
 /**
  * Claims ready messages with a lease, composes and sends them, and records the outcome. Holds at
@@ -55,6 +57,8 @@ export class DeliveryWorker {
     private readonly peers: DeliveryPeers | null = null,
     /** VERP return paths when `returnPathDomain` is set; null sends with MAIL FROM = the From address. */
     private readonly returnPaths: ReturnPaths | null = null,
+    /** Open, click and unsubscribe tracking; null composes every message untracked. */
+    private readonly tracker: Tracker | null = null,
   ) {
     this.shaper = shaper ?? new DestinationShaper(config, Date.now, rates !== null);
   }
@@ -245,6 +249,16 @@ export class DeliveryWorker {
     const log = messageLog(this.log, { messageId: message.id, attempt });
     const base = { accountId: message.accountId, messageId: message.id, email: message.recipient };
     if (await this.dropIfSuppressed(claim, log)) return 'not-attempted';
+    let tracking: ComposeTracking | null = null;
+    if (this.tracker) {
+      try {
+        tracking = await this.tracker.forMessage(message, request);
+      } catch (error) {
+        // The account's settings could not be read: the lease runs out and the message is tried again.
+        log.error({ err: error }, 'could not read tracking settings; the message will be tried again');
+        return 'not-attempted';
+      }
+    }
     let raw: Buffer;
     try {
       raw = await composeMessage({
@@ -253,6 +267,7 @@ export class DeliveryWorker {
         messageId: message.id,
         hostname: this.config.hostname,
         date: message.createdAt,
+        tracking,
       });
     } catch (error) {
       // Composing the same request fails the same way every time: bounce now rather than retry

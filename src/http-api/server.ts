@@ -16,6 +16,8 @@ import { templateRoutes } from './routes/templates.js';
 import { domainRoutes } from './routes/domains.js';
 import { suppressionRoutes } from './routes/suppressions.js';
 import { asmGroupRoutes } from './routes/asm-groups.js';
+import { trackingRoutes } from './routes/tracking.js';
+import { trackingSettingsRoutes } from './routes/tracking-settings.js';
 
 export interface HttpApi {
   app: FastifyInstance;
@@ -41,6 +43,10 @@ export function buildHttpApi(backend: Backend, config: HeraldConfig, log: Logger
     onConstructorPoisoning: 'error',
     requestIdHeader: 'x-request-id',
     return503OnClosing: true,
+    // Tracking tokens carry the link they lead to: up to a few kilobytes in one path segment.
+    routerOptions: { maxParamLength: 4096 },
+    // request.ip is the connecting address unless proxies in front are named (trustProxy).
+    ...(config.trustProxy !== null ? { trustProxy: trustProxyOption(config.trustProxy) } : {}),
   });
   app.decorateRequest('apiKey', null);
   acceptOnlyJson(app);
@@ -68,6 +74,7 @@ export function buildHttpApi(backend: Backend, config: HeraldConfig, log: Logger
   healthRoutes(app, ctx);
   // Prometheus text format; unauthenticated like the health endpoints, and holding no tenant data.
   app.get('/metrics', async (_request, reply) => reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()));
+  if (rolesOf(config).has('tracking')) trackingRoutes(app, ctx);
   if (!rolesOf(config).has('api')) return { app, drain: () => void (draining = true) };
   mailSendRoutes(app, ctx);
   messageRoutes(app, ctx);
@@ -77,10 +84,21 @@ export function buildHttpApi(backend: Backend, config: HeraldConfig, log: Logger
   domainRoutes(app, ctx);
   suppressionRoutes(app, ctx);
   asmGroupRoutes(app, ctx);
+  trackingSettingsRoutes(app, ctx);
   return {
     app,
     drain() {
       draining = true;
     },
   };
+}
+
+/** The `trustProxy` setting as Fastify takes it: true, a hop count, or a list of addresses and CIDRs. */
+function trustProxyOption(value: string): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value);
+    return (_address, hop) => hop < hops;
+  }
+  return value.split(',').map((v) => v.trim()).filter(Boolean);
 }

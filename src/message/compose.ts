@@ -15,6 +15,18 @@ export interface ComposeInput {
   hostname: string;
   /** Epoch ms written in the Date header: when the message was accepted. */
   date: number;
+  /** Open, click and unsubscribe tracking for this message alone (src/tracking/tracker.ts). */
+  tracking?: ComposeTracking | null;
+}
+
+/** Per-message changes tracking makes: rewritten bodies and added header fields. */
+export interface ComposeTracking {
+  /** The HTML body after substitutions and templates, rewritten. */
+  html(body: string): string;
+  /** The plain-text body, rewritten. */
+  text(body: string): string;
+  /** Header fields added unless the request sets a field of the same name itself. */
+  headers: Record<string, string>;
 }
 
 /**
@@ -30,6 +42,12 @@ export interface ComposeInput {
 export async function composeMessage(input: ComposeInput): Promise<Buffer> {
   const p = input.request.personalizations[input.personalizationIndex];
   if (!p) throw new Error(`personalization ${input.personalizationIndex} missing from request`);
+  if (input.tracking) {
+    // Tracked content holds this message's own links: nothing is shared with other messages,
+    // and untracked mail keeps the caches below to itself.
+    const root = new MailComposer(mailOptions(input)).compile();
+    return buildSync(root) ?? root.build();
+  }
   const recipients = { to: p.to, cc: p.cc, messageId: messageIdOf(input) };
   // Alike within this request: keyed on the personalization's own fields, cheap to look up.
   const key = shareKey(input);
@@ -183,15 +201,24 @@ export function mailOptions(input: ComposeInput): Mail.Options {
   const html = request.content.find((c) => c.type === 'text/html');
   const others = request.content.filter((c) => c !== text && c !== html);
   const subject = p.subject ?? request.subject;
-  const textBody = fromTemplate('plain') ?? (text ? sub(text.value) : undefined);
-  const htmlBody = fromTemplate('html') ?? (html ? sub(html.value) : undefined);
+  let textBody = fromTemplate('plain') ?? (text ? sub(text.value) : undefined);
+  let htmlBody = fromTemplate('html') ?? (html ? sub(html.value) : undefined);
+  const tracking = input.tracking;
+  const headers = mapValues({ ...request.headers, ...p.headers }, (v) => oneLine(sub(v)));
+  if (tracking) {
+    if (textBody !== undefined) textBody = tracking.text(textBody);
+    if (htmlBody !== undefined) htmlBody = tracking.html(htmlBody);
+    // Added after substitutions, which must never touch a signed link.
+    const taken = new Set(Object.keys(headers).map((k) => k.toLowerCase()));
+    for (const [k, v] of Object.entries(tracking.headers)) if (!taken.has(k.toLowerCase())) headers[k] = v;
+  }
   const options: Mail.Options = {
     from: toNodemailer(p.from ?? request.from),
     to: p.to.map(toNodemailer),
     subject: oneLine(subject !== undefined ? sub(subject) : (fromTemplate('subject') ?? '')),
     messageId: messageIdOf(input),
     date: new Date(input.date),
-    headers: mapValues({ ...request.headers, ...p.headers }, (v) => oneLine(sub(v))),
+    headers,
     attachments: request.attachments.map((a) => ({
       content: a.content,
       encoding: 'base64',

@@ -54,6 +54,18 @@ export interface MailRequest {
   /** SendGrid's `asm.groups_to_display`: the groups a recipient may manage from this mail. */
   asmGroupsToDisplay?: number[];
   sandbox: boolean;
+  /**
+   * SendGrid's `tracking_settings`: what this mail asks of click, open and subscription tracking.
+   * What it leaves out follows the account's tracking settings.
+   */
+  tracking?: MessageTrackingSettings;
+}
+
+/** SendGrid's `tracking_settings`, as given (each value optional). */
+export interface MessageTrackingSettings {
+  click?: { enable?: boolean; enableText?: boolean };
+  open?: { enable?: boolean; substitutionTag?: string };
+  subscription?: { enable?: boolean; text?: string; html?: string; substitutionTag?: string };
 }
 
 /** How a recipient was named in its personalization; bcc recipients are left out of the headers. */

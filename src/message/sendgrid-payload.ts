@@ -8,6 +8,7 @@ import {
   readStringMap,
 } from './field-checks.js';
 import type { Address, Attachment, MailRequest, Personalization } from './mail-request.js';
+import { readTrackingSettings } from './tracking-payload.js';
 
 // Limits from SendGrid's Mail Send reference and its errors page.
 const MAX_PERSONALIZATIONS = 1000;
@@ -51,6 +52,7 @@ export function parseMailSend(body: unknown, nowMs: number): MailRequest {
   const batchId = readOptionalString(body.batch_id, 'batch_id', problems, 100);
   const sandbox = readSandbox(body.mail_settings, problems);
   const asm = readAsm(body.asm, problems);
+  const tracking = readTrackingSettings(body.tracking_settings, problems);
   const personalizations = readPersonalizations(body.personalizations, problems, nowMs);
 
   if (content.length === 0 && !templateId && body.content === undefined) {
@@ -75,6 +77,7 @@ export function parseMailSend(body: unknown, nowMs: number): MailRequest {
   if (sendAt !== undefined) request.sendAt = sendAt;
   if (batchId !== undefined) request.batchId = batchId;
   if (templateId !== undefined) request.templateId = templateId;
+  if (tracking !== undefined) request.tracking = tracking;
   if (asm !== undefined) {
     request.asmGroupId = asm.groupId;
     if (asm.groupsToDisplay.length > 0) request.asmGroupsToDisplay = asm.groupsToDisplay;

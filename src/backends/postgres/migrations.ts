@@ -206,4 +206,17 @@ export const POSTGRES_MIGRATIONS: readonly { id: number; name: string; sql: stri
       );
     `,
   },
+  {
+    id: 8,
+    name: 'tracking settings per account',
+    sql: `
+      CREATE TABLE tracking_settings (
+        account_id TEXT NOT NULL REFERENCES accounts(id),
+        name TEXT NOT NULL,
+        value TEXT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        PRIMARY KEY (account_id, name)
+      );
+    `,
+  },
 ];

@@ -237,4 +237,19 @@ export const SQLITE_MIGRATIONS: readonly { id: number; name: string; sql: string
       );
     `,
   },
+  {
+    id: 11,
+    name: 'tracking settings per account',
+    sql: `
+      -- SendGrid's /v3/tracking_settings/{open,click,subscription}: one row per value an account
+      -- changed (JSON), so a PATCH of one value never overwrites another changed at the same time.
+      CREATE TABLE tracking_settings (
+        account_id TEXT NOT NULL REFERENCES accounts(id),
+        name TEXT NOT NULL,
+        value TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (account_id, name)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
