@@ -9,6 +9,7 @@ import type { CaptureInbox } from '../delivery/capture-inbox.js';
 import type { TemplateStore } from '../message/template-store.js';
 import type { DomainStore } from '../domains/domain-store.js';
 import type { SuppressionStore } from '../suppressions/suppression-store.js';
+import type { WebhookStore } from '../webhooks/webhook-store.js';
 import type { DeliveryPeers, SharedRateLimiter } from '../delivery/cluster-limits.js';
 
 /** Every port, built by one backend that owns the connections behind them. */
@@ -24,6 +25,8 @@ export interface Backend {
   readonly domains: DomainStore;
   readonly suppressions: SuppressionStore;
   readonly secrets: InstanceSecrets;
+  /** Event Webhook endpoints and their dispatch state (cursor, outboxes, leases). */
+  readonly webhooks: WebhookStore;
   /**
    * Per-destination rate limits shared by every process on this store; null when one process is
    * all there is (SQLite), where the delivery worker's own token buckets are exact.
