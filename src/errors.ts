@@ -51,6 +51,9 @@ export const ERROR_CATALOGUE = {
   HERALD_ERR_INVALID_DOMAIN: { status: 400, message: 'The domain is not a valid domain name.' },
   HERALD_ERR_DUPLICATE_DOMAIN: { status: 400, message: 'This domain is already a sending domain of the account.' },
   HERALD_ERR_DOMAIN_LIMIT: { status: 400, message: 'The account has reached its limit of 100 sending domains.' },
+  HERALD_ERR_WEBHOOK_TARGET_REFUSED: { status: 400, message: 'The webhook URL is not an http or https URL Herald may send to.' },
+  HERALD_ERR_WEBHOOK_LIMIT: { status: 400, message: 'The account has reached its limit of 5 Event Webhooks.' },
+  HERALD_ERR_WEBHOOK_TEST_FAILED: { status: 400, message: 'The test event was not accepted by the webhook URL.' },
   HERALD_ERR_INVALID_QUERY: { status: 400, message: 'The query is not valid.' },
   HERALD_ERR_INVALID_SCOPE: { status: 400, message: 'One or more scopes are not valid.' },
   HERALD_ERR_BACKLOG_FULL: {

@@ -18,6 +18,8 @@ import { HeraldMetrics } from './ops/metrics.js';
 import type { Transport } from './delivery/transport.js';
 import { createApiKey } from './accounts/api-keys.js';
 import { SCOPES } from './accounts/scopes.js';
+import { WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
+import { WebhookMetrics } from './webhooks/webhook-metrics.js';
 
 export interface StartHeraldOptions extends LoadConfigOptions {
   /** A complete configuration; when given, file, environment and overrides are not read. */
@@ -39,6 +41,8 @@ export interface RunningHerald {
   metrics: HeraldMetrics;
   /** The event relay (the `relay` role), null without it. */
   relay: EventRelay | null;
+  /** The Event Webhook dispatcher (the `webhooks` role), null without it. */
+  webhooks: WebhookDispatcher | null;
   /** Per-destination traffic shaping, as live configuration last set it. */
   shaper: DestinationShaper;
   /** The full-access key made on first start of an empty data directory; shown once, never stored. */
@@ -47,7 +51,7 @@ export interface RunningHerald {
   stop(): Promise<void>;
 }
 
-/** Starts Herald in one process: HTTP API and delivery worker over the configured backend. */
+/** Starts Herald in one process: HTTP API, delivery worker and webhook dispatcher over the configured backend. */
 export async function startHerald(options: StartHeraldOptions = {}): Promise<RunningHerald> {
   const config = options.config ?? loadConfig(options);
   const log = createLogger(config.logLevel, options.logDestination);
@@ -107,6 +111,11 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
     throw error;
   }
   if (rolesOf(config).has('delivery')) worker.start();
+  const webhookMetrics = new WebhookMetrics(metrics.registry, backend.webhooks);
+  const webhooks = rolesOf(config).has('webhooks')
+    ? new WebhookDispatcher({ events: backend.events, activity: backend.activity, store: backend.webhooks, settings: config, log: log.child({ component: 'webhooks' }), metrics: webhookMetrics })
+    : null;
+  webhooks?.start();
   let relay: { relay: EventRelay; close(): Promise<void> } | null = null;
   if (rolesOf(config).has('relay')) {
     try {
@@ -117,6 +126,7 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
       relay = { relay: r, close: () => stream.close() };
     } catch (error) {
       await worker.stop();
+      await webhooks?.stop(0);
       await http.app.close();
       await live.close();
       await backend.close();
@@ -138,11 +148,13 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
     shaper,
     metrics,
     relay: relay?.relay ?? null,
+    webhooks,
     stop() {
       stopping ??= (async () => {
         http.drain();
         await http.app.close();
-        await worker.stop();
+        // Deliveries and webhook batches in flight share the shutdown grace; then leases are released.
+        await Promise.all([worker.stop(), webhooks?.stop(config.shutdownGraceMs)]);
         await relay?.relay.stop();
         await relay?.close();
         await transport.close();

@@ -24,6 +24,9 @@ export const SCOPES = [
   'whitelabel.read',
   'whitelabel.update',
   'whitelabel.delete',
+  'user.webhooks.event.settings.read',
+  'user.webhooks.event.settings.update',
+  'user.webhooks.event.test.create',
 ] as const;
 
 export type Scope = (typeof SCOPES)[number];
