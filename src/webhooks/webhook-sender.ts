@@ -73,8 +73,11 @@ export async function postWebhook(rawUrl: string, body: Buffer, headers: Record<
     const connecting = setTimeout(() => finish({ ok: false, status: null, error: `no connection within ${limits.connectTimeoutMs} ms`, body: '' }), limits.connectTimeoutMs);
     req.on('socket', (socket) => {
       const connected = (): void => clearTimeout(connecting);
-      if (!socket.connecting) connected();
-      socket.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', connected);
+      // Over TLS the connection counts once the handshake is done; a TLS socket's `connecting`
+      // says nothing about it.
+      if (url.protocol === 'https:') socket.once('secureConnect', connected);
+      else if (!socket.connecting) connected();
+      else socket.once('connect', connected);
     });
     req.on('error', (error) => finish({ ok: false, status: null, error: error.message, body: '' }));
     req.on('response', (res) => {

@@ -14,6 +14,8 @@ export interface Received {
   /** The body exactly as sent. */
   raw: string;
   events: Record<string, unknown>[];
+  /** The status the receiver answered with (set when the answer is finished). */
+  status: number | null;
 }
 
 /** What a receiver does with a request; default 200. */
@@ -25,6 +27,8 @@ export interface Receiver {
   received: Received[];
   /** Every event received, in order, duplicates included. */
   events(): Record<string, unknown>[];
+  /** The sg_event_ids of requests answered 2xx, in order. */
+  accepted(): string[];
   behave(b: Behaviour): void;
   close(): Promise<void>;
 }
@@ -44,7 +48,9 @@ export async function startReceiver(behaviour: Behaviour = (_req, res) => res.en
       } catch {
         // recorded as sent
       }
-      received.push({ headers: req.headers, raw, events });
+      const got: Received = { headers: req.headers, raw, events, status: null };
+      received.push(got);
+      res.on('finish', () => (got.status = res.statusCode));
       behave(req, res, n++);
     });
   });
@@ -54,6 +60,7 @@ export async function startReceiver(behaviour: Behaviour = (_req, res) => res.en
     url: `http://127.0.0.1:${port}/hook`,
     received,
     events: () => received.flatMap((r) => r.events),
+    accepted: () => received.filter((r) => r.status !== null && r.status >= 200 && r.status < 300).flatMap((r) => r.events.map((e) => String(e.sg_event_id))),
     behave(b) {
       behave = b;
     },
