@@ -25,3 +25,6 @@ export { classifyFailure } from './delivery/classify-reply.js';
 export { DeliveryError } from './delivery/delivery-error.js';
 export { SCOPES } from './accounts/scopes.js';
 export type { Scope } from './accounts/scopes.js';
+export { signWebhookPayload, signatureHeaders, makeWebhookKeyPair, SIGNATURE_HEADER, TIMESTAMP_HEADER } from './webhooks/webhook-signature.js';
+export type { WebhookKeyPair } from './webhooks/webhook-signature.js';
+export type { WebhookStore, WebhookEndpoint } from './webhooks/webhook-store.js';
