@@ -100,11 +100,16 @@ for (const [name, make] of backendsUnderTest()) {
       assert.deepEqual(await backend.webhooks.claim('p1', T0 + 9_999, opts), []);
       const [again] = await backend.webhooks.claim('p1', T0 + 10_000, opts);
       assert.deepEqual([again!.attempts, again!.entries[0]!.eventId], [1, 'ev-1']);
-      await backend.webhooks.settle('p1', made.id, { kind: 'dropped', upToSeq: again!.entries[0]!.seq, retryAt: T0 + 20_000 }, record('dropped', T0 + 10_000));
+      await backend.webhooks.settle('p1', made.id, { kind: 'failed', retryAt: T0 + 1_000_000 }, record('failed', T0 + 10_000));
+      // A new URL is a new receiver: it does not inherit the old one's backoff.
+      await backend.webhooks.update(accountId, made.id, { url: 'https://fixed.example/' }, T0 + 10_000);
+      const [third] = await backend.webhooks.claim('p1', T0 + 10_000, opts);
+      assert.deepEqual([third!.attempts, third!.endpoint.url], [0, 'https://fixed.example/']);
+      await backend.webhooks.settle('p1', made.id, { kind: 'dropped', upToSeq: third!.entries[0]!.seq, retryAt: T0 + 20_000 }, record('dropped', T0 + 10_000));
       assert.deepEqual(await backend.webhooks.claim('p1', T0 + 30_000, opts), []);
       assert.equal(await backend.webhooks.oldestWaiting(), null);
       const log = await backend.webhooks.deliveries(accountId, made.id, 10);
-      assert.deepEqual(log!.map((d) => d.outcome), ['dropped', 'failed']);
+      assert.deepEqual(log!.map((d) => d.outcome), ['dropped', 'failed', 'failed']);
     });
 
     test('released leases are claimable at once; disabled endpoints are not claimed nor counted as waiting', async () => {

@@ -22,6 +22,8 @@ describe('Event Webhook API', () => {
 
   test('the legacy settings: everything off until set, then the account\'s first webhook', async () => {
     const { apiKey } = await herald.newAccount('legacy');
+    const off = await herald.api(SETTINGS, { method: 'PATCH', key: apiKey, json: { enabled: false } });
+    assert.equal(off.status, 200, 'turning off what does not exist is no error');
     const empty = (await (await herald.api(SETTINGS, { key: apiKey })).json()) as Json;
     assert.equal(empty.enabled, false);
     assert.equal(empty.url, '');

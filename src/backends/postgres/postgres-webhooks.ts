@@ -53,7 +53,11 @@ export class PostgresWebhooks implements WebhookStore {
 
   async update(accountId: string, id: string, changes: Partial<EndpointSettings>, now: number): Promise<WebhookEndpoint | null> {
     const [row] = await this.db.query<EndpointRow>(
-      `UPDATE webhook_endpoints SET url = COALESCE($3, url), enabled = COALESCE($4, enabled), event_types = COALESCE($5, event_types),
+      // A new URL is a new receiver: whatever backoff the old one earned does not apply to it.
+      `UPDATE webhook_endpoints SET url = COALESCE($3, url),
+        retry_at = CASE WHEN $3::text IS NULL OR $3::text = url THEN retry_at ELSE 0 END,
+        attempts = CASE WHEN $3::text IS NULL OR $3::text = url THEN attempts ELSE 0 END,
+        enabled = COALESCE($4, enabled), event_types = COALESCE($5, event_types),
         friendly_name = CASE WHEN $6 THEN $7 ELSE friendly_name END, updated_at = $8
         WHERE account_id = $1 AND id = $2 RETURNING ${ENDPOINT_COLUMNS}`,
       [

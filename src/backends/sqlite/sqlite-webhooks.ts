@@ -30,7 +30,9 @@ export class SqliteWebhooks implements WebhookStore {
         VALUES (@id, @account_id, @url, @enabled, @event_types, @friendly_name, @now, @now)`),
       list: db.prepare(`SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE account_id = ? ORDER BY created_at, rowid`),
       get: db.prepare(`SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE account_id = ? AND id = ?`),
-      update: db.prepare(`UPDATE webhook_endpoints SET url = @url, enabled = @enabled, event_types = @event_types, friendly_name = @friendly_name, updated_at = @now
+      // A new URL is a new receiver: whatever backoff the old one earned does not apply to it.
+      update: db.prepare(`UPDATE webhook_endpoints SET url = @url, enabled = @enabled, event_types = @event_types, friendly_name = @friendly_name, updated_at = @now,
+          retry_at = CASE WHEN url = @url THEN retry_at ELSE 0 END, attempts = CASE WHEN url = @url THEN attempts ELSE 0 END
         WHERE account_id = @account_id AND id = @id`),
       remove: db.prepare('DELETE FROM webhook_endpoints WHERE account_id = ? AND id = ?'),
       setKey: db.prepare('UPDATE webhook_endpoints SET public_key = ?, private_key = ?, updated_at = ? WHERE account_id = ? AND id = ?'),

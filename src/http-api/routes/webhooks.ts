@@ -107,7 +107,11 @@ export function webhookRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.patch('/v3/user/webhooks/event/settings', scope.update, async (request) => {
     ctx.refuseWhenDraining();
     const found = await defaultEndpoint(request);
-    return endpointJson(found ? await updateFrom(request, found, request.body) : await createFrom(request, request.body, { enabled: false }));
+    if (found) return endpointJson(await updateFrom(request, found, request.body));
+    // Turning off a webhook that does not exist: nothing to create, and nothing is wrong.
+    const input = readEndpointSettings(request.body);
+    if (input.enabled !== true && (input.url === undefined || input.url === '')) return noEndpointJson();
+    return endpointJson(await createFrom(request, request.body, { enabled: false }));
   });
 
   app.get('/v3/user/webhooks/event/settings/all', scope.read, async (request) => {
