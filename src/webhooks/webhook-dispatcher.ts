@@ -85,6 +85,11 @@ export class WebhookDispatcher {
   constructor(private readonly o: WebhookDispatcherOptions) {
     this.owner = o.owner ?? randomUUID();
     this.clock = o.clock ?? systemClock;
+    const s = o.settings;
+    if (s.webhookLeaseMs <= s.webhookConnectTimeoutMs + s.webhookResponseTimeoutMs) {
+      // A lease that lapses while its POST may still be running lets another process send the same batch meanwhile.
+      o.log.warn({ webhookLeaseMs: s.webhookLeaseMs, webhookResponseTimeoutMs: s.webhookResponseTimeoutMs }, 'webhookLeaseMs should be longer than webhookConnectTimeoutMs + webhookResponseTimeoutMs');
+    }
   }
 
   start(): void {
