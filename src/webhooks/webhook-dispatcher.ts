@@ -238,7 +238,7 @@ export class WebhookDispatcher {
     const metrics = this.o.metrics;
     if (outcome.ok) {
       const kept = await this.o.store.settle(this.owner, endpoint.id, { kind: 'delivered', upToSeq }, { ...record, outcome: 'delivered' });
-      if (!kept) log.warn('webhook batch delivered after its lease was lost; it may be sent again');
+      if (kept === null) log.warn('webhook batch delivered after its lease was lost; it may be sent again');
       metrics?.batches.inc({ outcome: 'delivered' });
       metrics?.events.inc({ outcome: 'delivered' }, entries.length);
       metrics?.postSeconds.observe({ outcome: 'delivered' }, seconds);
@@ -248,10 +248,15 @@ export class WebhookDispatcher {
     const retryAt = now + retryDelay({ baseMs: s.webhookRetryBaseMs, maxMs: s.webhookRetryMaxMs }, batch.attempts + 1, this.o.random);
     metrics?.postSeconds.observe({ outcome: 'failed' }, seconds);
     if (now - entries[0]!.enqueuedAt >= s.webhookRetryWindowMs) {
-      await this.o.store.settle(this.owner, endpoint.id, { kind: 'dropped', upToSeq, retryAt }, { ...record, outcome: 'dropped' });
+      const enqueuedBefore = now - s.webhookRetryWindowMs;
+      const dropped = await this.o.store.settle(this.owner, endpoint.id, { kind: 'dropped', upToSeq, enqueuedBefore, retryAt }, { ...record, outcome: 'dropped' });
+      if (dropped === null) return;
       metrics?.batches.inc({ outcome: 'dropped' });
-      metrics?.events.inc({ outcome: 'dropped' }, entries.length);
-      log.error({ events: entries.length, firstEventId: entries[0]!.eventId, lastEventId: entries[entries.length - 1]!.eventId, status: outcome.status, error: outcome.error }, 'webhook batch dropped: retried for the whole retry window');
+      metrics?.events.inc({ outcome: 'dropped' }, dropped);
+      log.error(
+        { events: dropped, firstEventId: entries[0]!.eventId, status: outcome.status, error: outcome.error },
+        'webhook events dropped: this batch, and every other event of the endpoint queued before the retry window, failed for the whole window',
+      );
       return;
     }
     await this.o.store.settle(this.owner, endpoint.id, { kind: 'failed', retryAt }, { ...record, outcome: 'failed' });

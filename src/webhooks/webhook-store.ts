@@ -62,8 +62,12 @@ export interface ClaimOptions {
 export type BatchOutcome =
   /** Received (2xx): its events leave the outbox. */
   | { kind: 'delivered'; upToSeq: number }
-  /** Failed past the retry window: its events leave the outbox, reported lost; the next batch waits until `retryAt`. */
-  | { kind: 'dropped'; upToSeq: number; retryAt: number }
+  /**
+   * Failed past the retry window: its events leave the outbox, reported lost, and so does every
+   * other event of the endpoint queued before `enqueuedBefore` (past the window too), so a dead
+   * endpoint's backlog never outgrows one window of events; the next batch waits until `retryAt`.
+   */
+  | { kind: 'dropped'; upToSeq: number; enqueuedBefore: number; retryAt: number }
   /** Failed: the endpoint's head of line waits until `retryAt`. */
   | { kind: 'failed'; retryAt: number };
 
@@ -115,8 +119,12 @@ export interface WebhookStore {
    * a full batch waiting or events older than batchWaitMs. Processes never lease the same one.
    */
   claim(owner: string, now: number, options: ClaimOptions): Promise<ClaimedBatch[]>;
-  /** Records what became of a leased batch and ends the lease; ignored when the lease was lost. */
-  settle(owner: string, endpointId: string, outcome: BatchOutcome, record: DeliveryRecord): Promise<boolean>;
+  /**
+   * Records what became of a leased batch and ends the lease. Returns how many events left the
+   * outbox, or null (and changes nothing) when the lease was lost. A drop's record counts every
+   * event it removed.
+   */
+  settle(owner: string, endpointId: string, outcome: BatchOutcome, record: DeliveryRecord): Promise<number | null>;
   /** Ends `owner`'s leases (every lease when null) so others may take them at once. */
   release(owner: string | null): Promise<void>;
   /** Enqueue time (epoch ms) of the oldest event waiting for an enabled endpoint; null when none. */

@@ -82,8 +82,8 @@ for (const [name, make] of backendsUnderTest()) {
       const [full] = await backend.webhooks.claim('p1', T0 + 600, opts);
       assert.deepEqual(full!.entries.map((e) => e.eventId), ['ev-1', 'ev-2', 'ev-3'], 'a full batch, oldest first');
       assert.deepEqual(await backend.webhooks.claim('p2', T0 + 600, opts), [], 'leased to p1');
-      assert.equal(await backend.webhooks.settle('p2', made.id, { kind: 'delivered', upToSeq: full!.entries[2]!.seq }, record('delivered')), false, 'not p2 lease');
-      assert.equal(await backend.webhooks.settle('p1', made.id, { kind: 'delivered', upToSeq: full!.entries[2]!.seq }, record('delivered')), true);
+      assert.equal(await backend.webhooks.settle('p2', made.id, { kind: 'delivered', upToSeq: full!.entries[2]!.seq }, record('delivered')), null, 'not p2 lease');
+      assert.equal(await backend.webhooks.settle('p1', made.id, { kind: 'delivered', upToSeq: full!.entries[2]!.seq }, record('delivered')), 3);
       assert.deepEqual(await backend.webhooks.claim('p2', T0 + 1200, opts), [], 'ev-4 has waited 700 ms of 1000');
       const [rest] = await backend.webhooks.claim('p2', T0 + 1500, opts);
       assert.deepEqual(rest!.entries.map((e) => e.eventId), ['ev-4']);
@@ -105,11 +105,17 @@ for (const [name, make] of backendsUnderTest()) {
       await backend.webhooks.update(accountId, made.id, { url: 'https://fixed.example/' }, T0 + 10_000);
       const [third] = await backend.webhooks.claim('p1', T0 + 10_000, opts);
       assert.deepEqual([third!.attempts, third!.endpoint.url], [0, 'https://fixed.example/']);
-      await backend.webhooks.settle('p1', made.id, { kind: 'dropped', upToSeq: third!.entries[0]!.seq, retryAt: T0 + 20_000 }, record('dropped', T0 + 10_000));
+      await backend.webhooks.fanOut(c + 1, c + 3, [entry(made.id, 2), entry(made.id, 3)], T0 + 5_000);
+      // The batch goes, and so does every event queued before T0 + 5000 (ev-2 not, its time is not before).
+      const dropped = await backend.webhooks.settle('p1', made.id, { kind: 'dropped', upToSeq: third!.entries[0]!.seq, enqueuedBefore: T0 + 5_000, retryAt: T0 + 20_000 }, record('dropped', T0 + 10_000));
+      assert.equal(dropped, 1);
+      const [rest] = await backend.webhooks.claim('p1', T0 + 20_000, opts);
+      assert.deepEqual(rest!.entries.map((e) => e.eventId), ['ev-2', 'ev-3']);
+      await backend.webhooks.settle('p1', made.id, { kind: 'dropped', upToSeq: 0, enqueuedBefore: T0 + 5_001, retryAt: T0 + 20_000 }, record('dropped', T0 + 20_000));
       assert.deepEqual(await backend.webhooks.claim('p1', T0 + 30_000, opts), []);
       assert.equal(await backend.webhooks.oldestWaiting(), null);
       const log = await backend.webhooks.deliveries(accountId, made.id, 10);
-      assert.deepEqual(log!.map((d) => d.outcome), ['dropped', 'failed', 'failed']);
+      assert.deepEqual(log!.map((d) => [d.outcome, d.events]), [['dropped', 2], ['dropped', 1], ['failed', 1], ['failed', 1]]);
     });
 
     test('released leases are claimable at once; disabled endpoints are not claimed nor counted as waiting', async () => {

@@ -147,23 +147,28 @@ export class PostgresWebhooks implements WebhookStore {
     return batches;
   }
 
-  async settle(owner: string, endpointId: string, outcome: BatchOutcome, record: DeliveryRecord): Promise<boolean> {
+  async settle(owner: string, endpointId: string, outcome: BatchOutcome, record: DeliveryRecord): Promise<number | null> {
     return this.db.transaction(async (tx) => {
       const { rows } = await tx.query<{ attempts: number }>('SELECT attempts FROM webhook_endpoints WHERE id = $1 AND lease_owner = $2 FOR UPDATE', [endpointId, owner]);
-      if (rows.length === 0) return false;
-      if (outcome.kind !== 'failed') await tx.query('DELETE FROM webhook_outbox WHERE endpoint_id = $1 AND seq <= $2', [endpointId, outcome.upToSeq]);
+      if (rows.length === 0) return null;
+      let removed = 0;
+      if (outcome.kind === 'delivered') {
+        removed = (await tx.query('DELETE FROM webhook_outbox WHERE endpoint_id = $1 AND seq <= $2', [endpointId, outcome.upToSeq])).rowCount ?? 0;
+      } else if (outcome.kind === 'dropped') {
+        removed = (await tx.query('DELETE FROM webhook_outbox WHERE endpoint_id = $1 AND (seq <= $2 OR enqueued_at < $3)', [endpointId, outcome.upToSeq, outcome.enqueuedBefore])).rowCount ?? 0;
+      }
       const [retryAt, attempts] = outcome.kind === 'delivered' ? [0, 0] : [outcome.retryAt, rows[0]!.attempts + 1];
       await tx.query('UPDATE webhook_endpoints SET lease_owner = NULL, lease_until = 0, retry_at = $2, attempts = $3 WHERE id = $1', [endpointId, retryAt, attempts]);
       await tx.query(
         'INSERT INTO webhook_deliveries (endpoint_id, attempted_at, outcome, events, status, error, duration_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-        [endpointId, record.attemptedAt, record.outcome, record.events, record.status, record.error, record.durationMs],
+        [endpointId, record.attemptedAt, record.outcome, outcome.kind === 'dropped' ? removed : record.events, record.status, record.error, record.durationMs],
       );
       await tx.query(
         `DELETE FROM webhook_deliveries WHERE endpoint_id = $1 AND id <= (
           SELECT id FROM webhook_deliveries WHERE endpoint_id = $1 ORDER BY id DESC LIMIT 1 OFFSET ${DELIVERY_LOG_SIZE})`,
         [endpointId],
       );
-      return true;
+      return removed;
     });
   }
 

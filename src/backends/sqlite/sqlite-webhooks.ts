@@ -50,6 +50,7 @@ export class SqliteWebhooks implements WebhookStore {
       head: db.prepare('SELECT seq, event_id, payload, enqueued_at FROM webhook_outbox WHERE endpoint_id = ? ORDER BY seq LIMIT ?'),
       holder: db.prepare('SELECT lease_owner, attempts FROM webhook_endpoints WHERE id = ?'),
       removeUpTo: db.prepare('DELETE FROM webhook_outbox WHERE endpoint_id = ? AND seq <= ?'),
+      drop: db.prepare('DELETE FROM webhook_outbox WHERE endpoint_id = ? AND (seq <= ? OR enqueued_at < ?)'),
       settled: db.prepare('UPDATE webhook_endpoints SET lease_owner = NULL, lease_until = 0, retry_at = ?, attempts = ? WHERE id = ?'),
       record: db.prepare(`INSERT INTO webhook_deliveries (endpoint_id, attempted_at, outcome, events, status, error, duration_ms)
         VALUES (@endpoint_id, @attempted_at, @outcome, @events, @status, @error, @duration_ms)`),
@@ -133,20 +134,22 @@ export class SqliteWebhooks implements WebhookStore {
     }));
   }
 
-  async settle(owner: string, endpointId: string, outcome: BatchOutcome, record: DeliveryRecord): Promise<boolean> {
+  async settle(owner: string, endpointId: string, outcome: BatchOutcome, record: DeliveryRecord): Promise<number | null> {
     return this.db.transaction(() => {
       const holder = this.s.holder.get(endpointId) as { lease_owner: string | null; attempts: number } | undefined;
-      if (!holder || holder.lease_owner !== owner) return false;
+      if (!holder || holder.lease_owner !== owner) return null;
+      let removed = 0;
       if (outcome.kind === 'delivered') {
-        this.s.removeUpTo.run(endpointId, outcome.upToSeq);
+        removed = this.s.removeUpTo.run(endpointId, outcome.upToSeq).changes;
         this.s.settled.run(0, 0, endpointId);
       } else {
-        if (outcome.kind === 'dropped') this.s.removeUpTo.run(endpointId, outcome.upToSeq);
+        if (outcome.kind === 'dropped') removed = this.s.drop.run(endpointId, outcome.upToSeq, outcome.enqueuedBefore).changes;
         this.s.settled.run(outcome.retryAt, holder.attempts + 1, endpointId);
       }
-      this.s.record.run({ endpoint_id: endpointId, attempted_at: record.attemptedAt, outcome: record.outcome, events: record.events, status: record.status, error: record.error, duration_ms: record.durationMs });
+      const events = outcome.kind === 'dropped' ? removed : record.events;
+      this.s.record.run({ endpoint_id: endpointId, attempted_at: record.attemptedAt, outcome: record.outcome, events, status: record.status, error: record.error, duration_ms: record.durationMs });
       this.s.prune.run(endpointId, endpointId);
-      return true;
+      return removed;
     }).immediate();
   }
 
