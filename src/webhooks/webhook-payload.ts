@@ -68,15 +68,16 @@ export function readSignedToggle(body: unknown): boolean {
   return input.enabled;
 }
 
-/** `{"url": ..., "id"?: ...}` of the test endpoint. */
-export function readTestRequest(body: unknown): { url: string } {
+/** `{"url": ..., "id"?: ...}` of the test endpoint: `id` names a webhook whose key signs the test event. */
+export function readTestRequest(body: unknown): { url: string; id: string | null } {
   const input = objectBody(body);
   for (const key of Object.keys(input)) {
     if (key !== 'url' && key !== 'id' && !OAUTH_FIELDS.includes(key)) throw invalid(key, `Unknown field "${key.slice(0, 64)}".`);
   }
   if (input.url === undefined || input.url === '') throw new HeraldError('HERALD_ERR_MISSING_FIELD', { field: 'url', message: 'url is required.' });
   if (typeof input.url !== 'string') throw invalid('url', 'url must be a string.');
-  return { url: input.url.trim() };
+  if (input.id !== undefined && input.id !== null && (typeof input.id !== 'string' || input.id.length > 64)) throw invalid('id', 'id must be the id of one of your Event Webhooks.');
+  return { url: input.url.trim(), id: typeof input.id === 'string' && input.id !== '' ? input.id : null };
 }
 
 /** An endpoint as SendGrid's Event Webhook API shows it; the private key never appears. */

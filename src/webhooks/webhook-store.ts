@@ -102,6 +102,8 @@ export interface WebhookStore {
   remove(accountId: string, id: string): Promise<boolean>;
   /** Turns signing on with a new key pair (sealed at rest), or off with null. */
   setSigningKey(accountId: string, id: string, key: { publicKey: string; privateKeyPem: string } | null, now: number): Promise<WebhookEndpoint | null>;
+  /** The endpoint's signing key (PKCS#8 PEM, opened), to sign its test event; null when unsigned or not the account's. */
+  signingKey(accountId: string, id: string): Promise<string | null>;
   /** The last `limit` attempts at the endpoint, newest first; null when it is not the account's. */
   deliveries(accountId: string, id: string, limit: number): Promise<DeliveryRecord[] | null>;
 

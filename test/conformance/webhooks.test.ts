@@ -49,6 +49,8 @@ for (const [name, make] of backendsUnderTest()) {
       assert.ok(made !== 'limit');
       const keys = makeWebhookKeyPair();
       const signed = await backend.webhooks.setSigningKey(accountId, made.id, keys, T0);
+      assert.equal(await backend.webhooks.signingKey(accountId, made.id), keys.privateKeyPem);
+      assert.equal(await backend.webhooks.signingKey(otherAccountId, made.id), null);
       assert.equal(signed!.publicKey, keys.publicKey);
       assert.ok(!JSON.stringify(signed).includes('PRIVATE KEY'));
       backend = await reopen();

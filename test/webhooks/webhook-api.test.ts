@@ -188,6 +188,15 @@ describe('Event Webhook API', () => {
       assert.equal(error.code, 'HERALD_ERR_WEBHOOK_TEST_FAILED');
       assert.match(error.message, /HTTP 500/);
       assert.equal((await errorOf(await herald.api('/v3/user/webhooks/event/test', { method: 'POST', json: {} }))).code, 'HERALD_ERR_MISSING_FIELD');
+      // Naming a signed webhook signs the sample with its key; another account's webhook is not found.
+      const hook = (await (await herald.api(SETTINGS, { method: 'POST', json: { url: receiver.url, processed: true } })).json()) as { id: string };
+      const { public_key: publicKey } = (await (await herald.api(`${SETTINGS}/signed/${hook.id}`, { method: 'PATCH', json: { enabled: true } })).json()) as { public_key: string };
+      assert.equal((await herald.api('/v3/user/webhooks/event/test', { method: 'POST', json: { url: receiver.url, id: hook.id } })).status, 204);
+      const signed = receiver.received[receiver.received.length - 1]!;
+      const verifier = new sendgrid.EventWebhook();
+      assert.equal(verifier.verifySignature(verifier.convertPublicKeyToECDSA(publicKey), signed.raw, signed.headers['x-twilio-email-event-webhook-signature'] as string, signed.headers['x-twilio-email-event-webhook-timestamp'] as string), true);
+      const stranger = await herald.newAccount('test-stranger');
+      assert.equal((await herald.api('/v3/user/webhooks/event/test', { method: 'POST', key: stranger.apiKey, json: { url: receiver.url, id: hook.id } })).status, 404);
     } finally {
       await down.close();
     }

@@ -86,6 +86,11 @@ export class PostgresWebhooks implements WebhookStore {
     return row ? rowToEndpoint(row) : null;
   }
 
+  async signingKey(accountId: string, id: string): Promise<string | null> {
+    const [row] = await this.db.query<{ private_key: string | null }>('SELECT private_key FROM webhook_endpoints WHERE account_id = $1 AND id = $2', [accountId, id]);
+    return row?.private_key ? this.sealer.open(row.private_key) : null;
+  }
+
   async deliveries(accountId: string, id: string, limit: number): Promise<DeliveryRecord[] | null> {
     if (!(await this.get(accountId, id))) return null;
     const rows = await this.db.query<DeliveryRow>(

@@ -100,6 +100,11 @@ export class SqliteWebhooks implements WebhookStore {
     return changed > 0 ? this.get(accountId, id) : null;
   }
 
+  async signingKey(accountId: string, id: string): Promise<string | null> {
+    const row = this.s.get.get(accountId, id) as EndpointRow | undefined;
+    return row?.private_key ? this.sealer.open(row.private_key) : null;
+  }
+
   async deliveries(accountId: string, id: string, limit: number): Promise<DeliveryRecord[] | null> {
     if (!this.s.get.get(accountId, id)) return null;
     return (this.s.deliveries.all(id, limit) as DeliveryRow[]).map(rowToDelivery);

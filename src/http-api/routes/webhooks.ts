@@ -4,7 +4,7 @@ import { accountOf, requireScope } from '../auth.js';
 import { HeraldError } from '../../errors.js';
 import type { WebhookEndpoint } from '../../webhooks/webhook-store.js';
 import { checkTarget, TargetRefused } from '../../webhooks/webhook-target.js';
-import { makeWebhookKeyPair } from '../../webhooks/webhook-signature.js';
+import { makeWebhookKeyPair, signatureHeaders } from '../../webhooks/webhook-signature.js';
 import { postWebhook } from '../../webhooks/webhook-sender.js';
 import { sampleEvent } from '../../webhooks/webhook-events.js';
 import {
@@ -165,10 +165,18 @@ export function webhookRoutes(app: FastifyInstance, ctx: ApiContext): void {
   // address checks, timeouts and reply cap as real batches.
   app.post('/v3/user/webhooks/event/test', scope.test, async (request, reply) => {
     ctx.refuseWhenDraining();
-    const { url } = readTestRequest(request.body);
+    const { url, id } = readTestRequest(request.body);
     await checkedUrl(url);
+    // Signed with the named webhook's key, when it has one, so the receiver's verification can be tried too.
+    let privateKey: string | null = null;
+    if (id !== null) {
+      if (!(await webhooks.get(accountOf(request), id))) throw notFound();
+      privateKey = await webhooks.signingKey(accountOf(request), id);
+    }
     const c = ctx.config;
-    const outcome = await postWebhook(url, Buffer.from(JSON.stringify([sampleEvent(Date.now())])), {}, {
+    const now = Date.now();
+    const body = Buffer.from(JSON.stringify([sampleEvent(now)]));
+    const outcome = await postWebhook(url, body, privateKey ? signatureHeaders(privateKey, now, body) : {}, {
       connectTimeoutMs: c.webhookConnectTimeoutMs,
       responseTimeoutMs: c.webhookResponseTimeoutMs,
       maxResponseBytes: c.webhookMaxResponseBytes,
