@@ -22,6 +22,8 @@ import { ReturnPaths } from './inbound/return-path.js';
 import { ReportIntake } from './inbound/report-intake.js';
 import type { InboundServer } from './inbound/inbound-server.js';
 import { Tracker } from './tracking/tracker.js';
+import { WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
+import { WebhookMetrics } from './webhooks/webhook-metrics.js';
 
 export interface StartHeraldOptions extends LoadConfigOptions {
   /** A complete configuration; when given, file, environment and overrides are not read. */
@@ -43,6 +45,8 @@ export interface RunningHerald {
   metrics: HeraldMetrics;
   /** The event relay (the `relay` role), null without it. */
   relay: EventRelay | null;
+  /** The Event Webhook dispatcher (the `webhooks` role), null without it. */
+  webhooks: WebhookDispatcher | null;
   /** Per-destination traffic shaping, as live configuration last set it. */
   shaper: DestinationShaper;
   /** Port of the inbound SMTP receiver for bounces and complaints, null when this process runs none. */
@@ -53,7 +57,7 @@ export interface RunningHerald {
   stop(): Promise<void>;
 }
 
-/** Starts Herald in one process: HTTP API and delivery worker over the configured backend. */
+/** Starts Herald in one process: HTTP API, delivery worker and webhook dispatcher over the configured backend. */
 export async function startHerald(options: StartHeraldOptions = {}): Promise<RunningHerald> {
   const config = options.config ?? loadConfig(options);
   const log = createLogger(config.logLevel, options.logDestination);
@@ -123,6 +127,11 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
   const tracker = new Tracker(signing, backend.trackingSettings, config.trackingBaseUrl ?? url);
   const worker = new DeliveryWorker(metered.queue, backend.suppressions, backend.domains, transport, config, log.child({ component: 'delivery', transport: transport.name }), shaper, backend.rates, backend.peers, returnPaths, tracker);
   if (rolesOf(config).has('delivery')) worker.start();
+  const webhookMetrics = new WebhookMetrics(metrics.registry, backend.webhooks);
+  const webhooks = rolesOf(config).has('webhooks')
+    ? new WebhookDispatcher({ events: backend.events, activity: backend.activity, store: backend.webhooks, settings: config, log: log.child({ component: 'webhooks' }), metrics: webhookMetrics })
+    : null;
+  webhooks?.start();
   let relay: { relay: EventRelay; close(): Promise<void> } | null = null;
   if (rolesOf(config).has('relay')) {
     try {
@@ -133,6 +142,7 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
       relay = { relay: r, close: () => stream.close() };
     } catch (error) {
       await worker.stop();
+      await webhooks?.stop(0);
       await http.app.close();
       await live.close();
       await backend.close();
@@ -172,13 +182,15 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
     metrics,
     relay: relay?.relay ?? null,
     inboundPort,
+    webhooks,
     stop() {
       stopping ??= (async () => {
         http.drain();
         await http.app.close();
         // Reports being recorded finish before the store closes.
         await inbound?.close();
-        await worker.stop();
+        // Deliveries and webhook batches in flight share the shutdown grace; then leases are released.
+        await Promise.all([worker.stop(), webhooks?.stop(config.shutdownGraceMs)]);
         await relay?.relay.stop();
         await relay?.close();
         await transport.close();

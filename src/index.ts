@@ -27,3 +27,6 @@ export { SCOPES } from './accounts/scopes.js';
 export type { Scope } from './accounts/scopes.js';
 export type { TrackingSettingsStore, TrackingSettings } from './tracking/tracking-settings.js';
 export type { MessageTrackingSettings } from './message/mail-request.js';
+export { signWebhookPayload, signatureHeaders, makeWebhookKeyPair, SIGNATURE_HEADER, TIMESTAMP_HEADER } from './webhooks/webhook-signature.js';
+export type { WebhookKeyPair } from './webhooks/webhook-signature.js';
+export type { WebhookStore, WebhookEndpoint } from './webhooks/webhook-store.js';

@@ -26,6 +26,9 @@ export const SCOPES = [
   'whitelabel.delete',
   'tracking_settings.read',
   'tracking_settings.update',
+  'user.webhooks.event.settings.read',
+  'user.webhooks.event.settings.update',
+  'user.webhooks.event.test.create',
 ] as const;
 
 export type Scope = (typeof SCOPES)[number];

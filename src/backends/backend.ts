@@ -10,6 +10,7 @@ import type { TemplateStore } from '../message/template-store.js';
 import type { DomainStore } from '../domains/domain-store.js';
 import type { SuppressionStore } from '../suppressions/suppression-store.js';
 import type { TrackingSettingsStore } from '../tracking/tracking-settings.js';
+import type { WebhookStore } from '../webhooks/webhook-store.js';
 import type { DeliveryPeers, SharedRateLimiter } from '../delivery/cluster-limits.js';
 
 /** Every port, built by one backend that owns the connections behind them. */
@@ -27,6 +28,8 @@ export interface Backend {
   readonly secrets: InstanceSecrets;
   /** Per-account open, click and subscription tracking defaults. */
   readonly trackingSettings: TrackingSettingsStore;
+  /** Event Webhook endpoints and their dispatch state (cursor, outboxes, leases). */
+  readonly webhooks: WebhookStore;
   /**
    * Per-destination rate limits shared by every process on this store; null when one process is
    * all there is (SQLite), where the delivery worker's own token buckets are exact.

@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
  * start-up and `docs/config.md` (a test keeps the doc in step).
  */
 export interface HeraldConfig {
-  /** What this process does, comma-separated: api, delivery, relay, tracking, inbound. */
+  /** What this process does, comma-separated: api, delivery, webhooks, tracking, relay, inbound. */
   roles: string;
   /** Interface the HTTP API listens on. */
   host: string;
@@ -100,6 +100,30 @@ export interface HeraldConfig {
   logLevel: string;
   /** Time SIGTERM allows in-flight deliveries to finish before their leases are released, ms. */
   shutdownGraceMs: number;
+  /** Let webhook endpoints be private, loopback, link-local or other reserved addresses. */
+  webhookAllowPrivateTargets: boolean;
+  /** Most events in one webhook POST. */
+  webhookBatchMaxEvents: number;
+  /** Longest an event waits for its batch to fill before it is sent anyway, ms. */
+  webhookBatchWaitMs: number;
+  /** Most webhook POSTs in flight at once from this process. */
+  webhookConcurrency: number;
+  /** Time to connect to a webhook endpoint, ms. */
+  webhookConnectTimeoutMs: number;
+  /** Time a webhook endpoint has to answer completely, ms. */
+  webhookResponseTimeoutMs: number;
+  /** Most bytes of a webhook endpoint's reply read; the rest is not waited for. */
+  webhookMaxResponseBytes: number;
+  /** First delay after a failed webhook POST, ms; each further one doubles, with jitter. */
+  webhookRetryBaseMs: number;
+  /** Longest delay between two webhook attempts, ms. */
+  webhookRetryMaxMs: number;
+  /** How long a webhook batch is retried before it is dropped, ms. */
+  webhookRetryWindowMs: number;
+  /** How long a claimed webhook batch stays leased to its process, ms. */
+  webhookLeaseMs: number;
+  /** How often the webhook dispatcher looks for new events and due batches, ms. */
+  webhookPollMs: number;
   /** 32-byte key (base64 or hex) sealing DKIM private keys at rest with AES-256-GCM; null stores them as plain PEM. */
   dkimKeyEncryptionKey: string | null;
   /** Root key of the HMACs signing tracking links, unsubscribe links and return paths; null: made once and kept in the store. */
@@ -190,7 +214,7 @@ export const LIVE_SETTINGS = [
 export type LiveSetting = (typeof LIVE_SETTINGS)[number];
 
 /** The roles a process can take; `roles` lists some of them. */
-export const ROLES = ['api', 'delivery', 'relay', 'tracking', 'inbound'] as const;
+export const ROLES = ['api', 'delivery', 'relay', 'webhooks', 'tracking', 'inbound'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** `"api, delivery"` → ['api', 'delivery']. */
@@ -202,8 +226,8 @@ export const SETTINGS: readonly Setting[] = [
   {
     key: 'roles',
     kind: 'string',
-    default: 'api,delivery,tracking,inbound',
-    doc: 'What this process does, comma-separated. `api`: the HTTP API (health endpoints are always served). `delivery`: claims and delivers queued mail. `tracking`: serves the open pixel, click redirects and unsubscribe pages that links in mail point to (`trackingBaseUrl`). `relay`: copies the event log into the `natsEventStream` JetStream stream (needs `natsUrl`). `inbound`: receives bounces and complaints over SMTP on `inboundPort` (nothing while `inboundPort` is unset). In cluster mode run any number of processes with any roles against the same PostgreSQL.',
+    default: 'api,delivery,webhooks,tracking,inbound',
+    doc: 'What this process does, comma-separated. `api`: the HTTP API (health endpoints are always served). `delivery`: claims and delivers queued mail. `webhooks`: sends events to Event Webhook endpoints. `tracking`: serves the open pixel, click redirects and unsubscribe pages that links in mail point to (`trackingBaseUrl`). `relay`: copies the event log into the `natsEventStream` JetStream stream (needs `natsUrl`). `inbound`: receives bounces and complaints over SMTP on `inboundPort` (nothing while `inboundPort` is unset). In cluster mode run any number of processes with any roles against the same PostgreSQL.',
   },
   { key: 'host', kind: 'string', default: '127.0.0.1', doc: 'Interface the HTTP API listens on.' },
   { key: 'port', kind: 'integer', default: 3025, min: 0, max: 65535, doc: 'Port of the HTTP API.' },
@@ -278,11 +302,23 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'maxRequestBytes', kind: 'integer', default: 30 * 1024 * 1024, min: 1024, max: 100 * 1024 * 1024, doc: 'Largest accepted HTTP request body, bytes (SendGrid: 30 MB).' },
   { key: 'logLevel', kind: 'enum', default: 'info', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], doc: 'Log level.' },
   { key: 'shutdownGraceMs', kind: 'integer', default: 10 * 1000, min: 0, max: 10 * MINUTE, doc: 'Time SIGTERM gives in-flight deliveries to finish before their leases are released, ms.' },
+  { key: 'webhookAllowPrivateTargets', kind: 'boolean', default: false, doc: 'Let Event Webhook endpoints resolve to private (RFC 1918), loopback, link-local, unique-local, CGNAT, multicast or unspecified addresses. Off, such URLs are refused when an endpoint is saved (400) and again at every send, where Herald connects only to the address it checked.' },
+  { key: 'webhookBatchMaxEvents', kind: 'integer', default: 500, min: 1, max: 10_000, doc: 'Most events in one Event Webhook POST; an endpoint with this many waiting is sent to at once.' },
+  { key: 'webhookBatchWaitMs', kind: 'integer', default: 5000, min: 0, max: 10 * MINUTE, doc: 'Longest an event waits for its webhook batch to fill before the batch is sent anyway, ms.' },
+  { key: 'webhookConcurrency', kind: 'integer', default: 16, min: 1, max: 1000, doc: 'Most Event Webhook POSTs in flight at once from one process (one per endpoint at a time).' },
+  { key: 'webhookConnectTimeoutMs', kind: 'integer', default: 5000, min: 100, max: MINUTE, doc: 'Time to connect to a webhook endpoint (TCP and TLS), ms.' },
+  { key: 'webhookResponseTimeoutMs', kind: 'integer', default: 15_000, min: 100, max: 5 * MINUTE, doc: 'Time a webhook endpoint has from the start of the POST to the end of its reply, ms; past it the attempt failed and is retried.' },
+  { key: 'webhookMaxResponseBytes', kind: 'integer', default: 64 * 1024, min: 0, max: 10 * 1024 * 1024, doc: "Most bytes of a webhook endpoint's reply read; the verdict is the status code, the rest is not read." },
+  { key: 'webhookRetryBaseMs', kind: 'integer', default: 10_000, min: 10, max: HOUR, doc: 'First delay after a failed Event Webhook POST, ms; each further one doubles, with ±20% jitter.' },
+  { key: 'webhookRetryMaxMs', kind: 'integer', default: HOUR, min: 10, max: 24 * HOUR, doc: 'Longest delay between two Event Webhook attempts, ms.' },
+  { key: 'webhookRetryWindowMs', kind: 'integer', default: 24 * HOUR, min: 24 * HOUR, max: 30 * 24 * HOUR, doc: 'How long an event is retried, from when it was queued for its endpoint (24 h, as SendGrid, at least); a batch failing past it is dropped, logged at error and counted in `herald_webhook_events_total{outcome="dropped"}`.' },
+  { key: 'webhookLeaseMs', kind: 'integer', default: MINUTE, min: 1000, max: HOUR, doc: 'How long a claimed webhook batch stays leased to its process before another may take it, ms. Longer than `webhookResponseTimeoutMs`.' },
+  { key: 'webhookPollMs', kind: 'integer', default: 1000, min: 10, max: MINUTE, doc: 'How often the webhook dispatcher reads new events and looks for due batches, ms.' },
   {
     key: 'dkimKeyEncryptionKey',
     kind: 'nullable-string',
     default: null,
-    doc: 'Key sealing DKIM private keys at rest (AES-256-GCM): 32 bytes as base64 or hex, e.g. from `openssl rand -base64 32`. Unset: keys are stored as plain PEM in the database. Keys sealed with it need it to sign; never change it while domains exist.',
+    doc: 'Key sealing DKIM and Event Webhook signing private keys at rest (AES-256-GCM): 32 bytes as base64 or hex, e.g. from `openssl rand -base64 32`. Unset: keys are stored as plain PEM in the database. Keys sealed with it need it to sign; never change it while domains exist.',
   },
   {
     key: 'signingKey',

@@ -18,6 +18,7 @@ import { suppressionRoutes } from './routes/suppressions.js';
 import { asmGroupRoutes } from './routes/asm-groups.js';
 import { trackingRoutes } from './routes/tracking.js';
 import { trackingSettingsRoutes } from './routes/tracking-settings.js';
+import { webhookRoutes } from './routes/webhooks.js';
 
 export interface HttpApi {
   app: FastifyInstance;
@@ -85,6 +86,7 @@ export function buildHttpApi(backend: Backend, config: HeraldConfig, log: Logger
   suppressionRoutes(app, ctx);
   asmGroupRoutes(app, ctx);
   trackingSettingsRoutes(app, ctx);
+  webhookRoutes(app, ctx);
   return {
     app,
     drain() {

@@ -1,7 +1,10 @@
+import { defaultConfig } from '../../src/config/settings.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mailBody, startTestHerald, tempDataDir } from '../support/test-herald.js';
 import { rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 test('an api-only process accepts mail and leaves it queued for delivery processes', async (t) => {
   const herald = await startTestHerald({ roles: 'api' });
@@ -42,4 +45,29 @@ test('an unknown role stops start-up with a message naming the setting', async (
 
 test('the relay role without natsUrl stops start-up with a message naming the setting', async () => {
   await assert.rejects(startTestHerald({ roles: 'api,relay' }), /the relay role copies events into NATS JetStream: set natsUrl/);
+});
+
+test('the default process sends Event Webhooks; one without the webhooks role leaves them in the outbox', async (t) => {
+  const byDefault = await startTestHerald();
+  t.after(() => byDefault.close());
+  const health = (await (await fetch(`${byDefault.url}/healthz`)).json()) as { roles: string[] };
+  assert.deepEqual(health.roles, defaultConfig().roles.split(','));
+  assert.ok(health.roles.includes('webhooks'));
+  assert.ok(byDefault.webhooks);
+
+  const withoutWebhooks = await startTestHerald({ roles: 'api,delivery', webhookAllowPrivateTargets: true, webhookBatchWaitMs: 0, webhookPollMs: 20 });
+  t.after(() => withoutWebhooks.close());
+  assert.equal(withoutWebhooks.webhooks, null);
+  let posts = 0;
+  const receiver = createServer((_req, res) => {
+    posts++;
+    res.end();
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => receiver.close(() => resolve())));
+  const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  assert.equal((await withoutWebhooks.api('/v3/user/webhooks/event/settings', { method: 'PATCH', json: { enabled: true, url, processed: true } })).status, 200);
+  assert.equal((await withoutWebhooks.api('/v3/mail/send', { method: 'POST', json: mailBody() })).status, 202);
+  await new Promise((r) => setTimeout(r, 300)); // many poll intervals: a dispatcher would have sent it
+  assert.equal(posts, 0);
 });

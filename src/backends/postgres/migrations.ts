@@ -207,6 +207,55 @@ export const POSTGRES_MIGRATIONS: readonly { id: number; name: string; sql: stri
     `,
   },
   {
+    id: 6,
+    name: 'event webhooks: endpoints, outboxes, cursor, deliveries log',
+    sql: `
+      -- As SQLite's migration 9: an endpoint row carries its head of line's lease and retry state.
+      CREATE TABLE webhook_endpoints (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id),
+        url TEXT NOT NULL,
+        enabled BOOLEAN NOT NULL,
+        event_types TEXT NOT NULL,
+        friendly_name TEXT,
+        public_key TEXT,
+        private_key TEXT,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        lease_owner TEXT,
+        lease_until BIGINT NOT NULL DEFAULT 0,
+        retry_at BIGINT NOT NULL DEFAULT 0,
+        attempts INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX webhook_endpoints_account ON webhook_endpoints(account_id, created_at);
+      CREATE TABLE webhook_outbox (
+        seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        endpoint_id TEXT NOT NULL REFERENCES webhook_endpoints(id) ON DELETE CASCADE,
+        event_id TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        enqueued_at BIGINT NOT NULL
+      );
+      CREATE INDEX webhook_outbox_endpoint ON webhook_outbox(endpoint_id, seq);
+      CREATE TABLE webhook_cursor (
+        name TEXT PRIMARY KEY,
+        seq BIGINT NOT NULL
+      );
+      -- From the end of the log: events from before webhooks existed went to no endpoint.
+      INSERT INTO webhook_cursor (name, seq) SELECT 'events', COALESCE(MAX(seq), 0) FROM events;
+      CREATE TABLE webhook_deliveries (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        endpoint_id TEXT NOT NULL REFERENCES webhook_endpoints(id) ON DELETE CASCADE,
+        attempted_at BIGINT NOT NULL,
+        outcome TEXT NOT NULL,
+        events INTEGER NOT NULL,
+        status INTEGER,
+        error TEXT,
+        duration_ms INTEGER NOT NULL
+      );
+      CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries(endpoint_id, id);
+    `,
+  },
+  {
     id: 8,
     name: 'tracking settings per account',
     sql: `

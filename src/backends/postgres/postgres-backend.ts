@@ -14,6 +14,7 @@ import { PostgresInbox } from './postgres-inbox.js';
 import { PostgresTemplates } from './postgres-templates.js';
 import { PostgresSuppressions } from './postgres-suppressions.js';
 import { PostgresDomains } from './postgres-domains.js';
+import { PostgresWebhooks } from './postgres-webhooks.js';
 import { PostgresRateLimiter } from './postgres-rate-limiter.js';
 import { PostgresPeers } from './postgres-peers.js';
 
@@ -82,6 +83,7 @@ export async function openPostgresBackend(settings: PostgresSettings, _options: 
     templates: new PostgresTemplates(db),
     domains: new PostgresDomains(db, keySealer(settings.dkimKeyEncryptionKey)),
     suppressions: new PostgresSuppressions(db),
+    webhooks: new PostgresWebhooks(db, keySealer(settings.dkimKeyEncryptionKey)),
     rates: new PostgresRateLimiter(db),
     peers: new PostgresPeers(new PgDatabase(relaxedPool)),
     async ping() {

@@ -238,6 +238,60 @@ export const SQLITE_MIGRATIONS: readonly { id: number; name: string; sql: string
     `,
   },
   {
+    id: 9,
+    name: 'event webhooks: endpoints, outboxes, cursor, deliveries log',
+    sql: `
+      -- One row per endpoint; it also carries the dispatch state of its head of line: the lease of
+      -- the process sending its batch, when it may be tried again, and how many attempts failed.
+      CREATE TABLE webhook_endpoints (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id),
+        url TEXT NOT NULL,
+        enabled INTEGER NOT NULL,
+        -- JSON array of SendGrid's event switch names.
+        event_types TEXT NOT NULL,
+        friendly_name TEXT,
+        -- Base64 DER SPKI and the sealed PKCS#8 PEM of the signing key; null when unsigned.
+        public_key TEXT,
+        private_key TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        lease_owner TEXT,
+        lease_until INTEGER NOT NULL DEFAULT 0,
+        retry_at INTEGER NOT NULL DEFAULT 0,
+        attempts INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX webhook_endpoints_account ON webhook_endpoints(account_id, created_at);
+      -- Events waiting for an endpoint, in event-log order (seq).
+      CREATE TABLE webhook_outbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        endpoint_id TEXT NOT NULL REFERENCES webhook_endpoints(id) ON DELETE CASCADE,
+        event_id TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        enqueued_at INTEGER NOT NULL
+      );
+      CREATE INDEX webhook_outbox_endpoint ON webhook_outbox(endpoint_id, seq);
+      -- How far fan-out has read the event log.
+      CREATE TABLE webhook_cursor (
+        name TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL
+      );
+      -- From the end of the log: events from before webhooks existed went to no endpoint.
+      INSERT INTO webhook_cursor (name, seq) SELECT 'events', COALESCE(MAX(seq), 0) FROM events;
+      CREATE TABLE webhook_deliveries (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        endpoint_id TEXT NOT NULL REFERENCES webhook_endpoints(id) ON DELETE CASCADE,
+        attempted_at INTEGER NOT NULL,
+        outcome TEXT NOT NULL,
+        events INTEGER NOT NULL,
+        status INTEGER,
+        error TEXT,
+        duration_ms INTEGER NOT NULL
+      );
+      CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries(endpoint_id, id);
+    `,
+  },
+  {
     id: 11,
     name: 'tracking settings per account',
     sql: `

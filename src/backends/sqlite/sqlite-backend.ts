@@ -16,6 +16,7 @@ import { SqliteInbox } from './sqlite-inbox.js';
 import { SqliteTemplates } from './sqlite-templates.js';
 import { SqliteSuppressions } from './sqlite-suppressions.js';
 import { SqliteDomains } from './sqlite-domains.js';
+import { SqliteWebhooks } from './sqlite-webhooks.js';
 import { keySealer } from '../../domains/key-sealing.js';
 import { lockDataDir } from './data-dir-lock.js';
 
@@ -56,6 +57,9 @@ export async function openSqliteBackend(dataDir: string, options: OpenBackendOpt
     // This process alone delivers from this directory: leases left by a killed one are void.
     await queue.release(null);
   }
+  // Webhook signing keys are sealed like DKIM keys, with the same configured key.
+  const webhooks = new SqliteWebhooks(durable.db, keySealer(secrets.dkimKeyEncryptionKey));
+  if (options.exclusive) await webhooks.release(null);
   return {
     kind: 'sqlite',
     accounts: new SqliteAccounts(durable.db),
@@ -73,6 +77,7 @@ export async function openSqliteBackend(dataDir: string, options: OpenBackendOpt
     domains: new SqliteDomains(durable.db, keySealer(secrets.dkimKeyEncryptionKey)),
     // Suppressions added through the API are promised to the caller: durable like templates.
     suppressions: new SqliteSuppressions(durable.db),
+    webhooks,
     rates: null,
     peers: null,
     async ping() {
