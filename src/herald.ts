@@ -18,6 +18,7 @@ import { HeraldMetrics } from './ops/metrics.js';
 import type { Transport } from './delivery/transport.js';
 import { createApiKey } from './accounts/api-keys.js';
 import { SCOPES } from './accounts/scopes.js';
+import { StatsProjector } from './stats/stats-projector.js';
 
 export interface StartHeraldOptions extends LoadConfigOptions {
   /** A complete configuration; when given, file, environment and overrides are not read. */
@@ -39,6 +40,8 @@ export interface RunningHerald {
   metrics: HeraldMetrics;
   /** The event relay (the `relay` role), null without it. */
   relay: EventRelay | null;
+  /** The stats projector (the `api` role), null without it; `catchUp()` counts everything logged so far. */
+  stats: StatsProjector | null;
   /** Per-destination traffic shaping, as live configuration last set it. */
   shaper: DestinationShaper;
   /** The full-access key made on first start of an empty data directory; shown once, never stored. */
@@ -107,6 +110,12 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
     throw error;
   }
   if (rolesOf(config).has('delivery')) worker.start();
+  // Every api process runs one: the one holding the store's lead counts, the others stand by, so
+  // stats keep up as long as any api process is up (a cluster needs no extra role for it).
+  const stats = rolesOf(config).has('api')
+    ? new StatsProjector(backend.events, backend.activity, backend.stats, log.child({ component: 'stats' }), { idleMs: config.statsPollMs })
+    : null;
+  stats?.start();
   let relay: { relay: EventRelay; close(): Promise<void> } | null = null;
   if (rolesOf(config).has('relay')) {
     try {
@@ -116,6 +125,7 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
       r.start();
       relay = { relay: r, close: () => stream.close() };
     } catch (error) {
+      await stats?.stop();
       await worker.stop();
       await http.app.close();
       await live.close();
@@ -138,6 +148,7 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
     shaper,
     metrics,
     relay: relay?.relay ?? null,
+    stats,
     stop() {
       stopping ??= (async () => {
         http.drain();
@@ -145,6 +156,7 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
         await worker.stop();
         await relay?.relay.stop();
         await relay?.close();
+        await stats?.stop();
         await transport.close();
         await live.close();
         await backend.close();

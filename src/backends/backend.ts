@@ -10,6 +10,7 @@ import type { TemplateStore } from '../message/template-store.js';
 import type { DomainStore } from '../domains/domain-store.js';
 import type { SuppressionStore } from '../suppressions/suppression-store.js';
 import type { DeliveryPeers, SharedRateLimiter } from '../delivery/cluster-limits.js';
+import type { StatsStore } from '../stats/stats-store.js';
 
 /** Every port, built by one backend that owns the connections behind them. */
 export interface Backend {
@@ -24,6 +25,8 @@ export interface Backend {
   readonly domains: DomainStore;
   readonly suppressions: SuppressionStore;
   readonly secrets: InstanceSecrets;
+  /** Stats counters the stats projector keeps from the event log. */
+  readonly stats: StatsStore;
   /**
    * Per-destination rate limits shared by every process on this store; null when one process is
    * all there is (SQLite), where the delivery worker's own token buckets are exact.

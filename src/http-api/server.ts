@@ -16,6 +16,7 @@ import { templateRoutes } from './routes/templates.js';
 import { domainRoutes } from './routes/domains.js';
 import { suppressionRoutes } from './routes/suppressions.js';
 import { asmGroupRoutes } from './routes/asm-groups.js';
+import { statsRoutes } from './routes/stats.js';
 
 export interface HttpApi {
   app: FastifyInstance;
@@ -77,6 +78,7 @@ export function buildHttpApi(backend: Backend, config: HeraldConfig, log: Logger
   domainRoutes(app, ctx);
   suppressionRoutes(app, ctx);
   asmGroupRoutes(app, ctx);
+  statsRoutes(app, ctx);
   return {
     app,
     drain() {

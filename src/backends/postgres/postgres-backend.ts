@@ -15,6 +15,7 @@ import { PostgresSuppressions } from './postgres-suppressions.js';
 import { PostgresDomains } from './postgres-domains.js';
 import { PostgresRateLimiter } from './postgres-rate-limiter.js';
 import { PostgresPeers } from './postgres-peers.js';
+import { PostgresStats } from './postgres-stats.js';
 
 export interface PostgresSettings {
   databaseUrl: string;
@@ -80,6 +81,7 @@ export async function openPostgresBackend(settings: PostgresSettings, _options: 
     templates: new PostgresTemplates(db),
     domains: new PostgresDomains(db, keySealer(settings.dkimKeyEncryptionKey)),
     suppressions: new PostgresSuppressions(db),
+    stats: new PostgresStats(db),
     rates: new PostgresRateLimiter(db),
     peers: new PostgresPeers(new PgDatabase(relaxedPool)),
     async ping() {

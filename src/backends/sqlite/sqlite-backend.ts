@@ -15,6 +15,7 @@ import { SqliteInbox } from './sqlite-inbox.js';
 import { SqliteTemplates } from './sqlite-templates.js';
 import { SqliteSuppressions } from './sqlite-suppressions.js';
 import { SqliteDomains } from './sqlite-domains.js';
+import { SqliteStats } from './sqlite-stats.js';
 import { keySealer } from '../../domains/key-sealing.js';
 import { lockDataDir } from './data-dir-lock.js';
 
@@ -70,6 +71,7 @@ export async function openSqliteBackend(dataDir: string, options: OpenBackendOpt
     domains: new SqliteDomains(durable.db, keySealer(secrets.dkimKeyEncryptionKey)),
     // Suppressions added through the API are promised to the caller: durable like templates.
     suppressions: new SqliteSuppressions(durable.db),
+    stats: new SqliteStats(relaxed.db, relaxed.committer),
     rates: null,
     peers: null,
     async ping() {
