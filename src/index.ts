@@ -25,3 +25,8 @@ export { classifyFailure } from './delivery/classify-reply.js';
 export { DeliveryError } from './delivery/delivery-error.js';
 export { SCOPES } from './accounts/scopes.js';
 export type { Scope } from './accounts/scopes.js';
+export { StatsProjector } from './stats/stats-projector.js';
+export type { StatsStore, StatsCounter, StatsDimension } from './stats/stats-store.js';
+export { STATS_METRICS } from './stats/metrics.js';
+export type { StatsMetric } from './stats/metrics.js';
+export { MAILBOX_PROVIDERS, mailboxProviderOf } from './stats/mailbox-providers.js';
