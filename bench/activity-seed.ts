@@ -68,6 +68,23 @@ function orderedId(n: number, random: () => number): string {
   return head + tail;
 }
 
+/**
+ * When an engagement event that would come after the end of the period happens: at a distinct
+ * millisecond in the 10 minutes before the end, by its serial (engagement is spread over three
+ * days after delivery, and clamping it all to the end itself piled up some 60,000 messages on one
+ * last_event_time, which no real store has). The day stays the end's, so the stats are alike.
+ */
+export function beforeEnd(at: number, endsAt: number, serial: number): number {
+  return at <= endsAt ? at : endsAt - 1 - (serial % 600_000);
+}
+
+/** The serial an orderedId was made from (its first 8 characters). */
+export function serialOf(id: string): number {
+  let n = 0;
+  for (let i = 0; i < 8; i++) n = n * 62 + ALPHABET.indexOf(id[i]!);
+  return n;
+}
+
 /** The recipient of index `r`: about five messages each over the period. */
 export function recipientOf(r: number): string {
   const total = DOMAINS.reduce((s, [, w]) => s + w, 0);
@@ -164,16 +181,16 @@ export async function seedActivity(targetEvents: number, log: (line: string) => 
       if (random() < 0.5) {
         opens = 1 + Math.floor(random() * 3);
         for (let k = 0; k < opens; k++) {
-          mine.push({ ...base(), type: 'open', timestamp: Math.min(endsAt, at + Math.floor(random() * 3 * DAY_MS)), machineOpen: random() < 0.3, useragent: 'Mozilla/5.0', ip: '203.0.113.9' });
+          mine.push({ ...base(), type: 'open', timestamp: beforeEnd(at + Math.floor(random() * 3 * DAY_MS), endsAt, eventSerial - 1), machineOpen: random() < 0.3, useragent: 'Mozilla/5.0', ip: '203.0.113.9' });
         }
         if (random() < 0.4) {
           clicks = 1 + Math.floor(random() * 2);
           for (let k = 0; k < clicks; k++) {
-            mine.push({ ...base(), type: 'click', timestamp: Math.min(endsAt, at + Math.floor(random() * 3 * DAY_MS)), url: 'https://shop.example/offer', urlOffset: { index: 0, type: 'html' }, useragent: 'Mozilla/5.0', ip: '203.0.113.9' });
+            mine.push({ ...base(), type: 'click', timestamp: beforeEnd(at + Math.floor(random() * 3 * DAY_MS), endsAt, eventSerial - 1), url: 'https://shop.example/offer', urlOffset: { index: 0, type: 'html' }, useragent: 'Mozilla/5.0', ip: '203.0.113.9' });
           }
         }
-        if (random() < 0.01) mine.push({ ...base(), type: 'unsubscribe', timestamp: Math.min(endsAt, at + DAY_MS), useragent: null, ip: null });
-        if (random() < 0.002) mine.push({ ...base(), type: 'spamreport', timestamp: Math.min(endsAt, at + DAY_MS) });
+        if (random() < 0.01) mine.push({ ...base(), type: 'unsubscribe', timestamp: beforeEnd(at + DAY_MS, endsAt, eventSerial - 1), useragent: null, ip: null });
+        if (random() < 0.002) mine.push({ ...base(), type: 'spamreport', timestamp: beforeEnd(at + DAY_MS, endsAt, eventSerial - 1) });
       }
     }
     const c1 = CATEGORIES[Math.floor(random() * CATEGORIES.length)]!;
