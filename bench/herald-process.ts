@@ -29,10 +29,11 @@ async function freePort(): Promise<number> {
  * Runs `herald start` as its own process on a fresh data directory, as a user would, so the
  * load generator does not share its event loop. Resolves with the first API key it prints.
  */
-export async function startHeraldProcess(env: Record<string, string>, nodeArgs: string[] = [], options: { expectKey?: boolean } = {}): Promise<HeraldProcess> {
+export async function startHeraldProcess(env: Record<string, string>, nodeArgs: string[] = [], options: { expectKey?: boolean; dataDir?: string } = {}): Promise<HeraldProcess> {
   // A process joining an existing store (cluster mode) prints no key: its banner is enough.
   const expectKey = options.expectKey ?? true;
-  const dataDir = mkdtempSync(join(tmpdir(), 'herald-bench-'));
+  // A given data directory (a seeded one) is kept; a fresh one is removed at stop.
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'herald-bench-'));
   const port = await freePort();
   const main = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
   const child = spawn(process.execPath, [...nodeArgs, main, 'start'], {
@@ -65,7 +66,7 @@ export async function startHeraldProcess(env: Record<string, string>, nodeArgs: 
         await exited;
         clearTimeout(timer);
       }
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

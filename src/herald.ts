@@ -24,6 +24,7 @@ import type { InboundServer } from './inbound/inbound-server.js';
 import { Tracker } from './tracking/tracker.js';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
 import { WebhookMetrics } from './webhooks/webhook-metrics.js';
+import { StatsProjector } from './stats/stats-projector.js';
 
 export interface StartHeraldOptions extends LoadConfigOptions {
   /** A complete configuration; when given, file, environment and overrides are not read. */
@@ -47,6 +48,8 @@ export interface RunningHerald {
   relay: EventRelay | null;
   /** The Event Webhook dispatcher (the `webhooks` role), null without it. */
   webhooks: WebhookDispatcher | null;
+  /** The stats projector (the `api` role), null without it; `catchUp()` counts everything logged so far. */
+  stats: StatsProjector | null;
   /** Per-destination traffic shaping, as live configuration last set it. */
   shaper: DestinationShaper;
   /** Port of the inbound SMTP receiver for bounces and complaints, null when this process runs none. */
@@ -132,6 +135,12 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
     ? new WebhookDispatcher({ events: backend.events, activity: backend.activity, store: backend.webhooks, settings: config, log: log.child({ component: 'webhooks' }), metrics: webhookMetrics })
     : null;
   webhooks?.start();
+  // Every api process runs one: the one holding the store's lead counts, the others stand by, so
+  // stats keep up as long as any api process is up (a cluster needs no extra role for it).
+  const stats = rolesOf(config).has('api')
+    ? new StatsProjector(backend.events, backend.activity, backend.stats, log.child({ component: 'stats' }), { idleMs: config.statsPollMs })
+    : null;
+  stats?.start();
   let relay: { relay: EventRelay; close(): Promise<void> } | null = null;
   if (rolesOf(config).has('relay')) {
     try {
@@ -141,6 +150,7 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
       r.start();
       relay = { relay: r, close: () => stream.close() };
     } catch (error) {
+      await stats?.stop();
       await worker.stop();
       await webhooks?.stop(0);
       await http.app.close();
@@ -183,6 +193,7 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
     relay: relay?.relay ?? null,
     inboundPort,
     webhooks,
+    stats,
     stop() {
       stopping ??= (async () => {
         http.drain();
@@ -193,6 +204,7 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
         await Promise.all([worker.stop(), webhooks?.stop(config.shutdownGraceMs)]);
         await relay?.relay.stop();
         await relay?.close();
+        await stats?.stop();
         await transport.close();
         await live.close();
         await backend.close();

@@ -30,3 +30,8 @@ export type { MessageTrackingSettings } from './message/mail-request.js';
 export { signWebhookPayload, signatureHeaders, makeWebhookKeyPair, SIGNATURE_HEADER, TIMESTAMP_HEADER } from './webhooks/webhook-signature.js';
 export type { WebhookKeyPair } from './webhooks/webhook-signature.js';
 export type { WebhookStore, WebhookEndpoint } from './webhooks/webhook-store.js';
+export { StatsProjector } from './stats/stats-projector.js';
+export type { StatsStore, StatsCounter, StatsDimension } from './stats/stats-store.js';
+export { STATS_METRICS } from './stats/metrics.js';
+export type { StatsMetric } from './stats/metrics.js';
+export { MAILBOX_PROVIDERS, mailboxProviderOf } from './stats/mailbox-providers.js';

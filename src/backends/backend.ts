@@ -12,6 +12,7 @@ import type { SuppressionStore } from '../suppressions/suppression-store.js';
 import type { TrackingSettingsStore } from '../tracking/tracking-settings.js';
 import type { WebhookStore } from '../webhooks/webhook-store.js';
 import type { DeliveryPeers, SharedRateLimiter } from '../delivery/cluster-limits.js';
+import type { StatsStore } from '../stats/stats-store.js';
 
 /** Every port, built by one backend that owns the connections behind them. */
 export interface Backend {
@@ -30,6 +31,8 @@ export interface Backend {
   readonly trackingSettings: TrackingSettingsStore;
   /** Event Webhook endpoints and their dispatch state (cursor, outboxes, leases). */
   readonly webhooks: WebhookStore;
+  /** Stats counters the stats projector keeps from the event log. */
+  readonly stats: StatsStore;
   /**
    * Per-destination rate limits shared by every process on this store; null when one process is
    * all there is (SQLite), where the delivery worker's own token buckets are exact.

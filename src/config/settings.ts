@@ -86,6 +86,8 @@ export interface HeraldConfig {
   deliveryLeaseMs: number;
   /** How often an idle worker looks for scheduled or retried messages, ms. */
   deliveryPollMs: number;
+  /** How often the stats projector looks for new events once caught up, ms. */
+  statsPollMs: number;
   /** First retry delay after a deferral, ms; each further one doubles, with jitter. */
   retryBaseMs: number;
   /** Longest delay between two attempts, ms. */
@@ -295,6 +297,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'deliveryConcurrency', kind: 'integer', default: 64, min: 1, max: 10000, doc: 'Most messages being delivered at once by this process.' },
   { key: 'deliveryLeaseMs', kind: 'integer', default: 2 * MINUTE, min: 1000, max: HOUR, doc: 'How long a claimed message stays leased to its worker before another may claim it, ms. Workers renew leases of slow deliveries.' },
   { key: 'deliveryPollMs', kind: 'integer', default: 1000, min: 10, max: MINUTE, doc: 'How often an idle worker looks for scheduled or retried messages, ms.' },
+  { key: 'statsPollMs', kind: 'integer', default: 500, min: 10, max: MINUTE, doc: 'How often the stats projector (run by every `api` process; one at a time counts) looks for new events once caught up, ms: about how far `/v3/stats` lags the event log.' },
   { key: 'retryBaseMs', kind: 'integer', default: MINUTE, min: 10, max: 24 * HOUR, doc: 'First retry delay after a deferral, ms; each further one doubles, with ±20% jitter.' },
   { key: 'retryMaxMs', kind: 'integer', default: HOUR, min: 10, max: 24 * HOUR, doc: 'Longest delay between two attempts, ms.' },
   { key: 'messageMaxAgeMs', kind: 'integer', default: 72 * HOUR, min: 1000, max: 30 * 24 * HOUR, doc: 'A message still undelivered this long after it was accepted bounces as expired, ms (72 h, as SendGrid).' },

@@ -11,6 +11,20 @@ export type SqlDialect = { kind: 'sqlite' } | { kind: 'postgres'; firstParam: nu
 
 const ASCII_UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
+/**
+ * Fields compared without regard to ASCII case: addresses are stored as the sender wrote them, and
+ * `to_email="Ann@Example.com"` must find ann@example.com (domains are case-insensitive, RFC 5321
+ * §2.4, and mailbox providers treat local parts the same way). The column is folded in SQL and the
+ * value here, so the planner can use an index on the folded column (migrations: SQLite 10,
+ * PostgreSQL 7).
+ */
+const CASE_INSENSITIVE: ReadonlySet<ActivityField> = new Set(['to_email', 'from_email']);
+
+/** The same fold as SQLite's LOWER() and Params.lower: ASCII letters only. */
+function foldAscii(value: string): string {
+  return value.replace(/[A-Z]/g, (c) => c.toLowerCase());
+}
+
 /** Pushes parameters and writes their placeholders, and case-folds an expression, per dialect. */
 class Params {
   readonly values: unknown[] = [];
@@ -87,6 +101,12 @@ function compileCompare(filter: Extract<ActivityFilter, { kind: 'compare' }>, co
       field: 'query',
     });
   }
+  if (CASE_INSENSITIVE.has(filter.field) && (filter.op === '=' || filter.op === '!=')) {
+    const folded = params.add(foldAscii(filter.value));
+    return filter.op === '='
+      ? `(${column} IS NOT NULL AND ${params.lower(column)} = ${folded})`
+      : `(${column} IS NULL OR ${params.lower(column)} <> ${folded})`;
+  }
   const value = params.add(filter.value);
   switch (filter.op) {
     case '=':
@@ -108,10 +128,12 @@ function compileIn(filter: Extract<ActivityFilter, { kind: 'in' }>, column: stri
     const any = `(${filter.values.map((value) => categoryMember(column, value, params)).join(' OR ')})`;
     return filter.negated ? `(NOT ${any})` : any;
   }
-  const list = filter.values.map((value) => params.add(value)).join(', ');
+  const folds = CASE_INSENSITIVE.has(filter.field);
+  const list = filter.values.map((value) => params.add(folds ? foldAscii(value) : value)).join(', ');
+  const subject = folds ? params.lower(column) : column;
   return filter.negated
-    ? `(${column} IS NULL OR ${column} NOT IN (${list}))`
-    : `(${column} IS NOT NULL AND ${column} IN (${list}))`;
+    ? `(${column} IS NULL OR ${subject} NOT IN (${list}))`
+    : `(${column} IS NOT NULL AND ${subject} IN (${list}))`;
 }
 
 /**

@@ -11,11 +11,13 @@ declare module 'fastify' {
 }
 
 /**
- * `Authorization: Bearer SG....`; 401 when absent or unknown, 403 when the key lacks `scope`.
+ * `Authorization: Bearer SG....`; 401 when absent or unknown, 403 when the key lacks `scope` (or,
+ * given a list, every scope of it: SendGrid lets either of two scopes open some endpoints).
  * Runs as an onRequest hook, before the body is read: a caller without a key cannot make Herald
  * buffer or parse anything.
  */
-export function requireScope(accounts: AccountStore, scope: Scope): onRequestAsyncHookHandler {
+export function requireScope(accounts: AccountStore, scope: Scope | readonly Scope[]): onRequestAsyncHookHandler {
+  const accepted: readonly Scope[] = typeof scope === 'string' ? [scope] : scope;
   return async (request: FastifyRequest, _reply: FastifyReply) => {
     const header = request.headers.authorization;
     const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header.trim()) : null;
@@ -24,8 +26,8 @@ export function requireScope(accounts: AccountStore, scope: Scope): onRequestAsy
     }
     const key = await authenticate(accounts, match[1]!);
     if (!key) throw new HeraldError('HERALD_ERR_UNAUTHORIZED');
-    if (!key.scopes.includes(scope)) {
-      throw new HeraldError('HERALD_ERR_FORBIDDEN', { message: `access forbidden: this API key lacks the ${scope} scope` });
+    if (!accepted.some((s) => key.scopes.includes(s))) {
+      throw new HeraldError('HERALD_ERR_FORBIDDEN', { message: `access forbidden: this API key lacks the ${accepted.join(' or ')} scope` });
     }
     request.apiKey = key;
     // The request's logger names the account and key. A pino child costs more than a request that

@@ -19,6 +19,7 @@ import { asmGroupRoutes } from './routes/asm-groups.js';
 import { trackingRoutes } from './routes/tracking.js';
 import { trackingSettingsRoutes } from './routes/tracking-settings.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { statsRoutes } from './routes/stats.js';
 
 export interface HttpApi {
   app: FastifyInstance;
@@ -87,6 +88,7 @@ export function buildHttpApi(backend: Backend, config: HeraldConfig, log: Logger
   asmGroupRoutes(app, ctx);
   trackingSettingsRoutes(app, ctx);
   webhookRoutes(app, ctx);
+  statsRoutes(app, ctx);
   return {
     app,
     drain() {

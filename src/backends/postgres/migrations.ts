@@ -256,6 +256,34 @@ export const POSTGRES_MIGRATIONS: readonly { id: number; name: string; sql: stri
     `,
   },
   {
+    id: 7,
+    name: 'stats counters kept from the event log; case-insensitive recipient search',
+    sql: `
+      CREATE TABLE stats_counters (
+        account_id TEXT NOT NULL,
+        dimension TEXT NOT NULL,
+        name TEXT NOT NULL,
+        day INTEGER NOT NULL,
+        metric TEXT NOT NULL,
+        count BIGINT NOT NULL,
+        PRIMARY KEY (account_id, dimension, name, day, metric)
+      );
+      CREATE TABLE stats_uniques (
+        message_id TEXT NOT NULL,
+        metric TEXT NOT NULL,
+        PRIMARY KEY (message_id, metric)
+      );
+      CREATE TABLE stats_position (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        seq BIGINT NOT NULL
+      );
+      INSERT INTO stats_position (id, seq) VALUES (1, 0);
+      -- The same ASCII-only fold activity-query-sql.ts writes, so the planner matches the index.
+      DROP INDEX messages_account_recipient;
+      CREATE INDEX messages_account_recipient_ci ON messages(account_id, translate(recipient, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'));
+    `,
+  },
+  {
     id: 8,
     name: 'tracking settings per account',
     sql: `

@@ -17,6 +17,7 @@ import { PostgresDomains } from './postgres-domains.js';
 import { PostgresWebhooks } from './postgres-webhooks.js';
 import { PostgresRateLimiter } from './postgres-rate-limiter.js';
 import { PostgresPeers } from './postgres-peers.js';
+import { PostgresStats } from './postgres-stats.js';
 
 export interface PostgresSettings {
   databaseUrl: string;
@@ -84,6 +85,7 @@ export async function openPostgresBackend(settings: PostgresSettings, _options: 
     domains: new PostgresDomains(db, keySealer(settings.dkimKeyEncryptionKey)),
     suppressions: new PostgresSuppressions(db),
     webhooks: new PostgresWebhooks(db, keySealer(settings.dkimKeyEncryptionKey)),
+    stats: new PostgresStats(db),
     rates: new PostgresRateLimiter(db),
     peers: new PostgresPeers(new PgDatabase(relaxedPool)),
     async ping() {

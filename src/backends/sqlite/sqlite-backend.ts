@@ -17,6 +17,7 @@ import { SqliteTemplates } from './sqlite-templates.js';
 import { SqliteSuppressions } from './sqlite-suppressions.js';
 import { SqliteDomains } from './sqlite-domains.js';
 import { SqliteWebhooks } from './sqlite-webhooks.js';
+import { SqliteStats } from './sqlite-stats.js';
 import { keySealer } from '../../domains/key-sealing.js';
 import { lockDataDir } from './data-dir-lock.js';
 
@@ -78,6 +79,7 @@ export async function openSqliteBackend(dataDir: string, options: OpenBackendOpt
     // Suppressions added through the API are promised to the caller: durable like templates.
     suppressions: new SqliteSuppressions(durable.db),
     webhooks,
+    stats: new SqliteStats(relaxed.db, relaxed.committer),
     rates: null,
     peers: null,
     async ping() {
