@@ -10,6 +10,7 @@ import type { TemplateStore } from '../message/template-store.js';
 import type { DomainStore } from '../domains/domain-store.js';
 import type { SuppressionStore } from '../suppressions/suppression-store.js';
 import type { DeliveryPeers, SharedRateLimiter } from '../delivery/cluster-limits.js';
+import type { SloStore } from '../ops/slo/slo-store.js';
 
 /** Every port, built by one backend that owns the connections behind them. */
 export interface Backend {
@@ -24,6 +25,8 @@ export interface Backend {
   readonly domains: DomainStore;
   readonly suppressions: SuppressionStore;
   readonly secrets: InstanceSecrets;
+  /** SLO counts per minute and firing SLO alerts, shared by every process on the store. */
+  readonly slos: SloStore;
   /**
    * Per-destination rate limits shared by every process on this store; null when one process is
    * all there is (SQLite), where the delivery worker's own token buckets are exact.

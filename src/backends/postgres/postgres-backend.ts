@@ -7,6 +7,7 @@ import { PostgresQueue } from './postgres-queue.js';
 import { PostgresEventLog } from './postgres-event-log.js';
 import { PostgresEngagement } from './postgres-engagement.js';
 import { PostgresSecrets } from './postgres-secrets.js';
+import { PostgresSlos } from './postgres-slos.js';
 import { PostgresActivity } from './postgres-activity.js';
 import { PostgresAccounts } from './postgres-accounts.js';
 import { PostgresInbox } from './postgres-inbox.js';
@@ -75,6 +76,8 @@ export async function openPostgresBackend(settings: PostgresSettings, _options: 
     events: new PostgresEventLog(db),
     engagement: new PostgresEngagement(db),
     secrets: new PostgresSecrets(db),
+    // Counts are measurements: no wait for the WAL flush, like the queue's outcomes.
+    slos: new PostgresSlos(new PgDatabase(relaxedPool)),
     activity: new PostgresActivity(db),
     inbox: new PostgresInbox(db),
     templates: new PostgresTemplates(db),

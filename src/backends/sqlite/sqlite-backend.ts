@@ -9,6 +9,7 @@ import { SqliteQueue } from './sqlite-queue.js';
 import { SqliteEventLog } from './sqlite-event-log.js';
 import { SqliteEngagement } from './sqlite-engagement.js';
 import { SqliteSecrets } from './sqlite-secrets.js';
+import { SqliteSlos } from './sqlite-slos.js';
 import { SqliteActivity } from './sqlite-activity.js';
 import { SqliteAccounts } from './sqlite-accounts.js';
 import { SqliteInbox } from './sqlite-inbox.js';
@@ -62,6 +63,7 @@ export async function openSqliteBackend(dataDir: string, options: OpenBackendOpt
     events: new SqliteEventLog(relaxed.db, relaxed.committer),
     engagement: new SqliteEngagement(durable.db, durable.committer),
     secrets: new SqliteSecrets(durable.db),
+    slos: new SqliteSlos(relaxed.db, relaxed.committer),
     activity: new SqliteActivity(relaxed.db),
     inbox: new SqliteInbox(relaxed.db, relaxed.committer),
     // Templates are configuration: a 201 must survive power loss, like an account or a key.
