@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseKey } from '../domains/key-sealing.js';
 import { parseOverrides } from '../delivery/mx/mx-override.js';
+import { parseSlos } from '../ops/slo/slo-definitions.js';
 import { HeraldError } from '../errors.js';
 import { ROLES, SETTINGS, defaultConfig, envName, flagName, type HeraldConfig, type Setting } from './settings.js';
 
@@ -128,6 +129,8 @@ function checkJson(setting: Setting, value: unknown, where: string): unknown {
       fail(setting, value, where, 'a JSON object');
     }
   }
+  if (setting.key === 'sloAlertWebhookUrls') return checkUrlList(setting, value, where);
+  if (setting.key === 'slos') return parseSlos(value, where);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(setting, value, where, 'a JSON object');
   const entries = Object.entries(value);
   // Every process holds these maps and live changes carry them whole: keep them to a size an
@@ -155,6 +158,21 @@ function checkJson(setting: Setting, value: unknown, where: string): unknown {
     return Object.fromEntries(entries.map(([domain, override]) => [domain.toLowerCase().replace(/\.$/, ''), override]));
   }
   return value;
+}
+
+/** A short list of http(s) URLs without spaces or line breaks (they go into requests). */
+function checkUrlList(setting: Setting, value: unknown, where: string): string[] {
+  if (!Array.isArray(value) || value.length > 10) fail(setting, Array.isArray(value) ? `(${value.length} URLs)` : typeof value, where, 'a JSON array of at most 10 URLs');
+  for (const url of value) {
+    let parsed: URL | null = null;
+    try {
+      parsed = typeof url === 'string' && url.length <= 2000 && !/[\s\0-\x1f\x7f]/.test(url) ? new URL(url) : null;
+    } catch {
+      parsed = null;
+    }
+    if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || !parsed.hostname) fail(setting, '(an entry)', where, `http:// or https:// URLs; entry ${value.indexOf(url) + 1} is not one`);
+  }
+  return [...(value as string[])];
 }
 
 function checkRelayUrl(value: string, where: string): void {

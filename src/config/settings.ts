@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { DEFAULT_SLOS, type SloSpec } from '../ops/slo/slo-definitions.js';
 
 /**
  * Every setting Herald reads, with its default and unit. One table drives the defaults, the
@@ -112,6 +113,16 @@ export interface HeraldConfig {
   sendingIps: string | null;
   /** Address DMARC aggregate reports go to in the suggested record; null suggests `dmarc-reports@<domain>`. */
   dmarcRua: string | null;
+  /** Service level objectives, keyed by name (docs/operations.md). */
+  slos: Record<string, SloSpec>;
+  /** Events the long window of a burn-rate rule needs before it may alert. */
+  sloAlertMinEvents: number;
+  /** URLs SLO alerts are posted to, signed like the Event Webhook. */
+  sloAlertWebhookUrls: string[];
+  /** How often SLO counts are written to the store, ms. */
+  sloFlushMs: number;
+  /** How often SLOs are evaluated and alerts fired or cleared, ms. */
+  sloEvaluateMs: number;
 }
 
 /** Limits for one destination; what is left out keeps the default. */
@@ -272,6 +283,21 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'spfInclude', kind: 'nullable-string', default: null, doc: 'Domain the suggested SPF record includes (`include:<domain>`), e.g. your relay provider\'s. Unset: none.' },
   { key: 'sendingIps', kind: 'nullable-string', default: null, doc: 'IP addresses mail leaves from, comma-separated, listed as `ip4:`/`ip6:` in the suggested SPF record. Unset: none (the record then suggests `mx`).' },
   { key: 'dmarcRua', kind: 'nullable-string', default: null, doc: 'Address DMARC aggregate reports go to in the suggested `_dmarc` record. Unset: `dmarc-reports@<domain>`.' },
+  {
+    key: 'slos',
+    kind: 'json',
+    default: DEFAULT_SLOS,
+    doc: 'Service level objectives, keyed by name (lowercase letters, digits, `-`; at most 20): `{"api-availability": {"description": "...", "objective": 0.9995, "windowDays": 30, "sli": {"kind": "availability"}}}`. `sli.kind` is `availability` (API responses not 5xx; 429 counts as good), `accept-latency` (2xx `POST /v3/mail/send` answered within `sli.thresholdMs`) or `time-to-deliver` (messages delivered within `sli.thresholdMs` of accept or `send_at`). `objective` 0.5–0.99999, `windowDays` 1–30 (default 30). Setting it replaces the defaults. See docs/operations.md.',
+  },
+  { key: 'sloAlertMinEvents', kind: 'integer', default: 100, min: 0, max: 1_000_000_000, doc: 'Events the long window of a burn-rate rule must hold before the rule may alert: a handful of requests with one error does not page.' },
+  {
+    key: 'sloAlertWebhookUrls',
+    kind: 'json',
+    default: [],
+    doc: 'URLs (http or https, at most 10) each SLO alert change is posted to as JSON, signed like the Event Webhook (ECDSA P-256, `X-Twilio-Email-Event-Webhook-Signature` and `-Timestamp`; the verification key is in `GET /v1/slos`). Retried with backoff, at most 6 attempts. In the environment, a JSON array.',
+  },
+  { key: 'sloFlushMs', kind: 'integer', default: 5000, min: 100, max: MINUTE, doc: 'How often each process adds its SLO counts to the store, ms (one batched write, never one per request).' },
+  { key: 'sloEvaluateMs', kind: 'integer', default: 30 * 1000, min: 1000, max: 10 * MINUTE, doc: 'How often SLOs are evaluated and alerts fired or cleared, ms.' },
 ];
 
 /** `smtpRelayTlsVerify` → `HERALD_SMTP_RELAY_TLS_VERIFY`. */
