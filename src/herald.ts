@@ -18,6 +18,7 @@ import { HeraldMetrics } from './ops/metrics.js';
 import type { Transport } from './delivery/transport.js';
 import { createApiKey } from './accounts/api-keys.js';
 import { SCOPES } from './accounts/scopes.js';
+import { SloMonitor } from './ops/slo/slo-monitor.js';
 
 export interface StartHeraldOptions extends LoadConfigOptions {
   /** A complete configuration; when given, file, environment and overrides are not read. */
@@ -37,6 +38,8 @@ export interface RunningHerald {
   live: LiveConfig;
   /** This process's Prometheus metrics (served at /metrics). */
   metrics: HeraldMetrics;
+  /** SLO counting, evaluation and alerting of this process. */
+  slo: SloMonitor;
   /** The event relay (the `relay` role), null without it. */
   relay: EventRelay | null;
   /** Per-destination traffic shaping, as live configuration last set it. */
@@ -94,11 +97,20 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
     log.level = changed.logLevel;
     if (transport instanceof MxTransport) transport.resolver.setOverrides(changed.mxOverrides);
   });
-  const metrics = new HeraldMetrics({ queue: backend.queue, configVersion: () => live.configVersion });
+  let slo: SloMonitor;
+  try {
+    slo = await SloMonitor.open({ config, store: backend.slos, secrets: backend.secrets, log });
+  } catch (error) {
+    await live.close();
+    await backend.close();
+    throw error;
+  }
+  const metrics = new HeraldMetrics({ queue: backend.queue, configVersion: () => live.configVersion, slo: slo.recorder });
+  slo.registerMetrics(metrics.registry);
   const metered: Backend = { ...backend, queue: metrics.meter(backend.queue) };
   const worker = new DeliveryWorker(metered.queue, backend.suppressions, backend.domains, transport, config, log.child({ component: 'delivery', transport: transport.name }), shaper, backend.rates, backend.peers);
   log.info({ transport: transport.name }, transportDescription(transport.name));
-  const http = buildHttpApi(metered, config, log, { configVersion: () => live.configVersion, metrics, signing });
+  const http = buildHttpApi(metered, config, log, { configVersion: () => live.configVersion, metrics, signing, slo });
   try {
     await http.app.listen({ host: config.host, port: config.port });
   } catch (error) {
@@ -107,6 +119,7 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
     throw error;
   }
   if (rolesOf(config).has('delivery')) worker.start();
+  slo.start();
   let relay: { relay: EventRelay; close(): Promise<void> } | null = null;
   if (rolesOf(config).has('relay')) {
     try {
@@ -117,6 +130,7 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
       relay = { relay: r, close: () => stream.close() };
     } catch (error) {
       await worker.stop();
+      await slo.stop();
       await http.app.close();
       await live.close();
       await backend.close();
@@ -137,12 +151,15 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
     live,
     shaper,
     metrics,
+    slo,
     relay: relay?.relay ?? null,
     stop() {
       stopping ??= (async () => {
         http.drain();
         await http.app.close();
         await worker.stop();
+        // After the last request and delivery: their counts are written before the store closes.
+        await slo.stop();
         await relay?.relay.stop();
         await relay?.close();
         await transport.close();

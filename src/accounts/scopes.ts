@@ -24,6 +24,8 @@ export const SCOPES = [
   'whitelabel.read',
   'whitelabel.update',
   'whitelabel.delete',
+  // Herald's own: the instance's SLOs (aggregates over every account, no tenant data), for operators.
+  'slo.read',
 ] as const;
 
 export type Scope = (typeof SCOPES)[number];
