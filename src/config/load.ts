@@ -126,7 +126,7 @@ function checkJson(setting: Setting, value: unknown, where: string): unknown {
     try {
       value = JSON.parse(value);
     } catch {
-      fail(setting, value, where, 'a JSON object');
+      fail(setting, value, where, setting.key === 'sloAlertWebhookUrls' ? 'a JSON array of URLs' : 'a JSON object');
     }
   }
   if (setting.key === 'sloAlertWebhookUrls') return checkUrlList(setting, value, where);
@@ -198,6 +198,7 @@ function checkSecretKey(key: string, value: string, where: string): void {
 
 function fail(setting: Setting, value: unknown, where: string, expected: string): never {
   // The relay URL may hold a password and the sealing key is a secret: never echo their values.
-  const shown = setting.key === 'smtpRelay' || setting.key === 'dkimKeyEncryptionKey' || setting.key === 'signingKey' || setting.key === 'databaseUrl' ? '(hidden)' : JSON.stringify(value);
+  // Alert webhook URLs may carry a token.
+  const shown = setting.key === 'smtpRelay' || setting.key === 'dkimKeyEncryptionKey' || setting.key === 'signingKey' || setting.key === 'databaseUrl' || (setting.key === 'sloAlertWebhookUrls' && typeof value === 'string') ? '(hidden)' : JSON.stringify(value);
   throw new HeraldError('HERALD_ERR_CONFIG', { message: `${setting.key} from ${where} must be ${expected}, got ${shown}` });
 }
