@@ -175,4 +175,14 @@ describe('SLO burn-rate alerts', () => {
     ]);
     assert.equal(alerts[0]!.level, 40);
   });
+
+  test('minutes older than the longest window and a day are pruned', async () => {
+    const config = loadConfig({ env: {}, overrides: { slos: { api: { objective: 0.999, windowDays: 7, sli: { kind: 'availability' } } } } });
+    const monitor = await SloMonitor.open({ config, store: backend.slos, secrets: backend.secrets, log: createLogger('silent'), now: clock });
+    const current = Math.floor(now / MINUTE) * MINUTE;
+    await backend.slos.add([9 * DAY, 8 * DAY + MINUTE, 8 * DAY - MINUTE, HOUR].map((ago) => ({ slo: 'api', bucket: current - ago, good: 1, total: 1 })));
+    assert.equal(await monitor.prune(), 2);
+    assert.equal((await evaluator.statuses())[0]!.period.total, 2);
+    await monitor.stop();
+  });
 });
