@@ -23,7 +23,7 @@ export { signingKeysFor, forgetSigningKeys } from './domains/signing-keys.js';
 export type { DomainStore, SendingDomain, DkimSigningKey, DkimAlgorithm } from './domains/domain-store.js';
 export { classifyFailure } from './delivery/classify-reply.js';
 export { DeliveryError } from './delivery/delivery-error.js';
-export { SCOPES } from './accounts/scopes.js';
+export { SCOPES, OPERATOR_SCOPES, FULL_ACCESS_SCOPES } from './accounts/scopes.js';
 export type { Scope } from './accounts/scopes.js';
 export { DEFAULT_SLOS, parseSlos } from './ops/slo/slo-definitions.js';
 export type { SloSpec, SloDefinition, Sli, SliKind } from './ops/slo/slo-definitions.js';

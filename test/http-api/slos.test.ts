@@ -50,7 +50,7 @@ test('GET /v1/slos shows each SLO with its counts, budget, burn rates and alerts
   assert.deepEqual(one.alerts, [{ severity: 'ticket', since: '2026-01-01T00:00:00.000Z', reason: 'burn rate 3.5 over 1d and 4.0 over 2h (threshold 3)' }]);
 });
 
-test('GET /v1/slos needs a key with slo.read; the numbers are instance-wide with no account data', async (t) => {
+test('GET /v1/slos needs a key with the operator scope slo.read, which full access does not grant; the numbers are instance-wide with no account data', async (t) => {
   const herald = await startTestHerald();
   t.after(() => herald.close());
   assert.equal((await herald.api('/v1/slos', { key: null })).status, 401);
@@ -62,6 +62,19 @@ test('GET /v1/slos needs a key with slo.read; the numbers are instance-wide with
   assert.match(((await refused.json()) as { errors: { message: string }[] }).errors[0]!.message, /slo\.read/);
   assert.equal((await herald.api('/v1/slos/api-availability', { key: sender })).status, 403);
   assert.equal((await herald.api('/v1/slos', { key: await herald.newKey(['slo.read']) })).status, 200);
+
+  // A full-access key made for a tenant (no scopes named) does not hold the operator's scope, nor
+  // can it grant it.
+  const tenant = await herald.newAccount('initech');
+  const minted = await herald.api('/v3/api_keys', { method: 'POST', key: tenant.apiKey, json: { name: 'full access' } });
+  assert.equal(minted.status, 201);
+  const full = (await minted.json()) as { api_key: string; scopes: string[] };
+  assert.ok(full.scopes.includes('mail.send') && !full.scopes.includes('slo.read'));
+  assert.equal((await herald.api('/v1/slos', { key: full.api_key })).status, 403);
+  assert.equal((await herald.api('/v3/api_keys', { method: 'POST', key: full.api_key, json: { name: 'sneaky', scopes: ['slo.read'] } })).status, 403);
+  const named = await herald.api('/v3/api_keys', { method: 'POST', json: { name: 'ops', scopes: ['slo.read'] } });
+  assert.equal(named.status, 201, 'the operator\'s key grants it by name');
+  assert.equal((await herald.api('/v1/slos', { key: ((await named.json()) as { api_key: string }).api_key })).status, 200);
 
   const other = await herald.newAccount('globex', ['slo.read']);
   const own = await herald.api('/v3/mail/send', { method: 'POST', json: mailBody({ personalizations: [{ to: [{ email: 'secret-recipient@acme.example' }] }] }) });
