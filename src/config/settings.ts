@@ -287,7 +287,7 @@ export const SETTINGS: readonly Setting[] = [
     key: 'slos',
     kind: 'json',
     default: DEFAULT_SLOS,
-    doc: 'Service level objectives, keyed by name (lowercase letters, digits, `-`; at most 20): `{"api-availability": {"description": "...", "objective": 0.9995, "windowDays": 30, "sli": {"kind": "availability"}}}`. `sli.kind` is `availability` (API responses not 5xx; 429 counts as good), `accept-latency` (2xx `POST /v3/mail/send` answered within `sli.thresholdMs`) or `time-to-deliver` (messages delivered within `sli.thresholdMs` of accept or `send_at`). `objective` 0.5–0.99999, `windowDays` 1–30 (default 30). Setting it replaces the defaults. See docs/operations.md.',
+    doc: 'Service level objectives, keyed by name (lowercase letters, digits, `-`; at most 20): `{"api-availability": {"description": "...", "objective": 0.9995, "windowDays": 30, "sli": {"kind": "availability"}}}`. `sli.kind` is `availability` (API responses not 5xx; 429 counts as good), `accept-latency` (`POST /v3/mail/send` accepted with 202 within `sli.thresholdMs`) or `time-to-deliver` (messages delivered within `sli.thresholdMs` of accept or `send_at`). `objective` 0.5–0.99999, `windowDays` 1–30 (default 30). Setting it replaces the defaults. See docs/operations.md.',
   },
   { key: 'sloAlertMinEvents', kind: 'integer', default: 100, min: 0, max: 1_000_000_000, doc: 'Events the long window of a burn-rate rule must hold before the rule may alert: a handful of requests with one error does not page.' },
   {

@@ -5,7 +5,8 @@ import { HeraldError } from '../../errors.js';
  * own counters (the HTTP onResponse hook and the metered queue):
  * - `availability`: API responses; good = not 5xx. A 429 is good: it is Herald pushing back as
  *   designed (DESIGN.md principle 4), and the client retries; overload shows in the queue gauges.
- * - `accept-latency`: `POST /v3/mail/send` answered 2xx; good = answered within `thresholdMs`.
+ * - `accept-latency`: `POST /v3/mail/send` answered 202 (accepted, written; not sandbox);
+ *   good = answered within `thresholdMs`.
  * - `time-to-deliver`: deliverable messages; good = delivered within `thresholdMs` of the time
  *   they could first be sent (accept, or `send_at`); each message counts once, at that deadline.
  */
@@ -40,7 +41,7 @@ export const DEFAULT_SLOS: Record<string, SloSpec> = {
     sli: { kind: 'availability' },
   },
   'accept-latency': {
-    description: 'POST /v3/mail/send accepted (2xx) within 100 ms',
+    description: 'POST /v3/mail/send accepted (202) within 100 ms',
     objective: 0.999,
     windowDays: 30,
     sli: { kind: 'accept-latency', thresholdMs: 100 },

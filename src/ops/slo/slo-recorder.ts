@@ -42,7 +42,8 @@ export class SloRecorder {
     const at = this.now();
     // 5xx is Herald failing; 4xx (429 included) is the caller's request or intended pushback.
     for (const s of this.availability) this.count(s.name, at, status < 500 ? 1 : 0, 1);
-    if (route === '/v3/mail/send' && method === 'POST' && status >= 200 && status < 300) {
+    // 202 is mail accepted and durably written; a sandbox request (200) writes nothing.
+    if (route === '/v3/mail/send' && method === 'POST' && status === 202) {
       for (const s of this.acceptLatency) this.count(s.name, at, elapsedMs < threshold(s) ? 1 : 0, 1);
     }
   }
