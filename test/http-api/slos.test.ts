@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { eventually, mailBody, startTestHerald } from '../support/test-herald.js';
+import { eventually, mailBody, startTestHerald, tempDataDir } from '../support/test-herald.js';
 
 interface SloJson {
   name: string;
@@ -137,4 +137,16 @@ test('/metrics shows error budget and burn rate per SLO and window, and promtool
   assert.equal(text.match(/^herald_slo_burn_rate\{/gm)!.length, 3 * 8, 'labels stay bounded: SLOs × windows');
   const lint = await promtoolCheck(text);
   assert.equal(lint.code, 0, lint.output);
+});
+
+test('counts still in memory are written at shutdown and survive a restart', async (t) => {
+  const dataDir = tempDataDir();
+  const first = await startTestHerald({}, { dataDir, keepDataDir: true });
+  assert.equal((await first.api('/v3/mail/send', { method: 'POST', json: { personalizations: [] } })).status, 400);
+  assert.equal((await first.api('/v3/messages/nope')).status, 404);
+  await first.close(); // never flushed before: stop writes what was counted
+  const second = await startTestHerald({}, { dataDir });
+  t.after(() => second.close());
+  const body = (await (await second.api('/v1/slos/api-availability')).json()) as SloJson;
+  assert.deepEqual(body.totals, { good: 2, bad: 0, total: 2 });
 });
