@@ -25,6 +25,7 @@ import { Tracker } from './tracking/tracker.js';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
 import { WebhookMetrics } from './webhooks/webhook-metrics.js';
 import { StatsProjector } from './stats/stats-projector.js';
+import { SloMonitor } from './ops/slo/slo-monitor.js';
 
 export interface StartHeraldOptions extends LoadConfigOptions {
   /** A complete configuration; when given, file, environment and overrides are not read. */
@@ -44,6 +45,8 @@ export interface RunningHerald {
   live: LiveConfig;
   /** This process's Prometheus metrics (served at /metrics). */
   metrics: HeraldMetrics;
+  /** SLO counting, evaluation and alerting of this process. */
+  slo: SloMonitor;
   /** The event relay (the `relay` role), null without it. */
   relay: EventRelay | null;
   /** The Event Webhook dispatcher (the `webhooks` role), null without it. */
@@ -110,11 +113,20 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
     log.level = changed.logLevel;
     if (transport instanceof MxTransport) transport.resolver.setOverrides(changed.mxOverrides);
   });
-  const metrics = new HeraldMetrics({ queue: backend.queue, configVersion: () => live.configVersion });
+  let slo: SloMonitor;
+  try {
+    slo = await SloMonitor.open({ config, store: backend.slos, secrets: backend.secrets, log });
+  } catch (error) {
+    await live.close();
+    await backend.close();
+    throw error;
+  }
+  const metrics = new HeraldMetrics({ queue: backend.queue, configVersion: () => live.configVersion, slo: slo.recorder });
+  slo.registerMetrics(metrics.registry);
   const metered: Backend = { ...backend, queue: metrics.meter(backend.queue) };
   const returnPaths = config.returnPathDomain ? new ReturnPaths(signing, config.returnPathDomain) : null;
   log.info({ transport: transport.name }, transportDescription(transport.name));
-  const http = buildHttpApi(metered, config, log, { configVersion: () => live.configVersion, metrics, signing });
+  const http = buildHttpApi(metered, config, log, { configVersion: () => live.configVersion, metrics, signing, slo });
   try {
     await http.app.listen({ host: config.host, port: config.port });
   } catch (error) {
@@ -141,6 +153,7 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
     ? new StatsProjector(backend.events, backend.activity, backend.stats, log.child({ component: 'stats' }), { idleMs: config.statsPollMs })
     : null;
   stats?.start();
+  slo.start();
   let relay: { relay: EventRelay; close(): Promise<void> } | null = null;
   if (rolesOf(config).has('relay')) {
     try {
@@ -153,6 +166,7 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
       await stats?.stop();
       await worker.stop();
       await webhooks?.stop(0);
+      await slo.stop();
       await http.app.close();
       await live.close();
       await backend.close();
@@ -190,6 +204,7 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
     live,
     shaper,
     metrics,
+    slo,
     relay: relay?.relay ?? null,
     inboundPort,
     webhooks,
@@ -202,6 +217,8 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
         await inbound?.close();
         // Deliveries and webhook batches in flight share the shutdown grace; then leases are released.
         await Promise.all([worker.stop(), webhooks?.stop(config.shutdownGraceMs)]);
+        // After the last request and delivery: their counts are written before the store closes.
+        await slo.stop();
         await relay?.relay.stop();
         await relay?.close();
         await stats?.stop();

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { HeraldError } from '../errors.js';
 import type { AccountStore, ApiKeyRecord } from './account-store.js';
-import { SCOPES, isScope, type Scope } from './scopes.js';
+import { FULL_ACCESS_SCOPES, SCOPES, isScope, type Scope } from './scopes.js';
 
 /** SendGrid's key shape: `SG.<22-char id>.<43-char secret>`. */
 const KEY_PATTERN = /^SG\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/;
@@ -16,9 +16,9 @@ function hashSecret(secret: string): string {
   return createHash('sha256').update(secret).digest('hex');
 }
 
-/** Checks and normalises requested scopes; an empty list means every scope (a full-access key). */
+/** Checks and normalises requested scopes; none or an empty list means full access (every scope but the operator's, OPERATOR_SCOPES). */
 export function readScopes(value: unknown): Scope[] {
-  if (value === undefined || value === null) return [...SCOPES];
+  if (value === undefined || value === null) return [...FULL_ACCESS_SCOPES];
   if (!Array.isArray(value) || value.some((s) => typeof s !== 'string')) {
     throw new HeraldError('HERALD_ERR_INVALID_SCOPE', { field: 'scopes', message: 'scopes must be an array of strings.' });
   }
@@ -29,7 +29,7 @@ export function readScopes(value: unknown): Scope[] {
       message: `Unknown scopes: ${unknown.slice(0, 5).join(', ')}. Valid scopes: ${SCOPES.join(', ')}.`,
     });
   }
-  return value.length === 0 ? [...SCOPES] : [...new Set(value as Scope[])];
+  return value.length === 0 ? [...FULL_ACCESS_SCOPES] : [...new Set(value as Scope[])];
 }
 
 export async function createApiKey(store: AccountStore, accountId: string, name: string, scopes: Scope[]): Promise<CreatedApiKey> {

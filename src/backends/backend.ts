@@ -13,6 +13,7 @@ import type { TrackingSettingsStore } from '../tracking/tracking-settings.js';
 import type { WebhookStore } from '../webhooks/webhook-store.js';
 import type { DeliveryPeers, SharedRateLimiter } from '../delivery/cluster-limits.js';
 import type { StatsStore } from '../stats/stats-store.js';
+import type { SloStore } from '../ops/slo/slo-store.js';
 
 /** Every port, built by one backend that owns the connections behind them. */
 export interface Backend {
@@ -33,6 +34,8 @@ export interface Backend {
   readonly webhooks: WebhookStore;
   /** Stats counters the stats projector keeps from the event log. */
   readonly stats: StatsStore;
+  /** SLO counts per minute and firing SLO alerts, shared by every process on the store. */
+  readonly slos: SloStore;
   /**
    * Per-destination rate limits shared by every process on this store; null when one process is
    * all there is (SQLite), where the delivery worker's own token buckets are exact.

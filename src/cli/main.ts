@@ -10,6 +10,7 @@ import { domainsCommand } from './domains-command.js';
 import { queueCommand } from './queue-command.js';
 import { migrateCommand } from './migrate-command.js';
 import { configCommand } from './config-command.js';
+import { sloCommand } from './slo-command.js';
 
 const USAGE = `herald: email delivery with a SendGrid v3 compatible API
 
@@ -33,6 +34,7 @@ Usage:
   herald queue list [--destination D] [--limit N] [--json]
   herald queue retry --destination D            makes D's waiting messages ready now
   herald queue purge --destination D [--yes]    drops D's waiting messages (refuses without --yes)
+  herald slo status [--json]                    SLOs: error budget left, burn rates, firing alerts
 
 Commands that talk to a running server use HERALD_URL (default http://127.0.0.1:<port>) and
 HERALD_API_KEY (or --url and --api-key). Every setting can be given as a flag, as HERALD_<NAME>,
@@ -97,6 +99,8 @@ async function main(argv: string[]): Promise<number> {
       return migrateCommand(config);
     case 'config':
       return configCommand(config, sub, rest);
+    case 'slo':
+      return sloCommand(config, sub, rest, flags);
     default:
       console.error(`herald: unknown command "${command}"\n\n${USAGE}`);
       return 2;

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseKey } from '../domains/key-sealing.js';
 import { parseOverrides } from '../delivery/mx/mx-override.js';
+import { parseSlos } from '../ops/slo/slo-definitions.js';
 import { HeraldError } from '../errors.js';
 import { ROLES, SETTINGS, defaultConfig, envName, flagName, type HeraldConfig, type Setting } from './settings.js';
 
@@ -140,9 +141,11 @@ function checkJson(setting: Setting, value: unknown, where: string): unknown {
     try {
       value = JSON.parse(value);
     } catch {
-      fail(setting, value, where, 'a JSON object');
+      fail(setting, value, where, setting.key === 'sloAlertWebhookUrls' ? 'a JSON array of URLs' : 'a JSON object');
     }
   }
+  if (setting.key === 'sloAlertWebhookUrls') return checkUrlList(setting, value, where);
+  if (setting.key === 'slos') return parseSlos(value, where);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(setting, value, where, 'a JSON object');
   const entries = Object.entries(value);
   // Every process holds these maps and live changes carry them whole: keep them to a size an
@@ -172,6 +175,21 @@ function checkJson(setting: Setting, value: unknown, where: string): unknown {
   return value;
 }
 
+/** A short list of http(s) URLs without spaces or line breaks (they go into requests). */
+function checkUrlList(setting: Setting, value: unknown, where: string): string[] {
+  if (!Array.isArray(value) || value.length > 10) fail(setting, Array.isArray(value) ? `(${value.length} URLs)` : typeof value, where, 'a JSON array of at most 10 URLs');
+  for (const url of value) {
+    let parsed: URL | null = null;
+    try {
+      parsed = typeof url === 'string' && url.length <= 2000 && !/[\s\0-\x1f\x7f]/.test(url) ? new URL(url) : null;
+    } catch {
+      parsed = null;
+    }
+    if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || !parsed.hostname) fail(setting, '(an entry)', where, `http:// or https:// URLs; entry ${value.indexOf(url) + 1} is not one`);
+  }
+  return [...(value as string[])];
+}
+
 function checkRelayUrl(value: string, where: string): void {
   let url: URL;
   try {
@@ -195,7 +213,8 @@ function checkSecretKey(key: string, value: string, where: string): void {
 
 function fail(setting: Setting, value: unknown, where: string, expected: string): never {
   // The relay URL may hold a password and the sealing key is a secret: never echo their values.
-  const shown = setting.key === 'smtpRelay' || setting.key === 'dkimKeyEncryptionKey' || setting.key === 'signingKey' || setting.key === 'databaseUrl' ? '(hidden)' : JSON.stringify(value);
+  // Alert webhook URLs may carry a token.
+  const shown = setting.key === 'smtpRelay' || setting.key === 'dkimKeyEncryptionKey' || setting.key === 'signingKey' || setting.key === 'databaseUrl' || (setting.key === 'sloAlertWebhookUrls' && typeof value === 'string') ? '(hidden)' : JSON.stringify(value);
   throw new HeraldError('HERALD_ERR_CONFIG', { message: `${setting.key} from ${where} must be ${expected}, got ${shown}` });
 }
 

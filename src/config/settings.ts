@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { DEFAULT_SLOS, type SloSpec } from '../ops/slo/slo-definitions.js';
 
 /**
  * Every setting Herald reads, with its default and unit. One table drives the defaults, the
@@ -160,6 +161,16 @@ export interface HeraldConfig {
   inboundMaxConnectionsPerIp: number;
   /** Idle time on an inbound SMTP connection before it is closed, ms. */
   inboundSocketTimeoutMs: number;
+  /** Service level objectives, keyed by name (docs/operations.md). */
+  slos: Record<string, SloSpec>;
+  /** Events the long window of a burn-rate rule needs before it may alert. */
+  sloAlertMinEvents: number;
+  /** URLs SLO alerts are posted to, signed like the Event Webhook. */
+  sloAlertWebhookUrls: string[];
+  /** How often SLO counts are written to the store, ms. */
+  sloFlushMs: number;
+  /** How often SLOs are evaluated and alerts fired or cleared, ms. */
+  sloEvaluateMs: number;
 }
 
 /** Limits for one destination; what is left out keeps the default. */
@@ -359,6 +370,21 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'inboundMaxConnections', kind: 'integer', default: 100, min: 1, max: 100_000, doc: 'Most inbound SMTP connections open at once; more are answered 421 and closed.' },
   { key: 'inboundMaxConnectionsPerIp', kind: 'integer', default: 10, min: 1, max: 100_000, doc: 'Most inbound SMTP connections open at once from one IP address; more are answered 421 4.7.0 and closed.' },
   { key: 'inboundSocketTimeoutMs', kind: 'integer', default: 5 * MINUTE, min: 100, max: HOUR, doc: 'Idle time on an inbound SMTP connection before it is closed, ms (RFC 5321 §4.5.3.2.7: 5 minutes).' },
+  {
+    key: 'slos',
+    kind: 'json',
+    default: DEFAULT_SLOS,
+    doc: 'Service level objectives, keyed by name (lowercase letters, digits, `-`; at most 20): `{"api-availability": {"description": "...", "objective": 0.9995, "windowDays": 30, "sli": {"kind": "availability"}}}`. `sli.kind` is `availability` (API responses not 5xx; 429 counts as good), `accept-latency` (`POST /v3/mail/send` accepted with 202 within `sli.thresholdMs`) or `time-to-deliver` (messages delivered within `sli.thresholdMs` of accept or `send_at`). `objective` 0.5–0.99999, `windowDays` 1–30 (default 30). Setting it replaces the defaults. See docs/operations.md.',
+  },
+  { key: 'sloAlertMinEvents', kind: 'integer', default: 100, min: 0, max: 1_000_000_000, doc: 'Events the long window of a burn-rate rule must hold before the rule may alert: a handful of requests with one error does not page.' },
+  {
+    key: 'sloAlertWebhookUrls',
+    kind: 'json',
+    default: [],
+    doc: 'URLs (http or https, at most 10) each SLO alert change is posted to as JSON, signed like the Event Webhook (ECDSA P-256, `X-Twilio-Email-Event-Webhook-Signature` and `-Timestamp`; the verification key is in `GET /v1/slos`). Retried with backoff, at most 6 attempts. In the environment, a JSON array.',
+  },
+  { key: 'sloFlushMs', kind: 'integer', default: 5000, min: 100, max: MINUTE, doc: 'How often each process adds its SLO counts to the store, ms (one batched write, never one per request).' },
+  { key: 'sloEvaluateMs', kind: 'integer', default: 30 * 1000, min: 1000, max: 10 * MINUTE, doc: 'How often SLOs are evaluated and alerts fired or cleared, ms.' },
 ];
 
 /** `smtpRelayTlsVerify` → `HERALD_SMTP_RELAY_TLS_VERIFY`. */

@@ -20,6 +20,11 @@ import { trackingRoutes } from './routes/tracking.js';
 import { trackingSettingsRoutes } from './routes/tracking-settings.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { statsRoutes } from './routes/stats.js';
+import { sloRoutes } from './routes/slos.js';
+import type { SloMonitor } from '../ops/slo/slo-monitor.js';
+import { SloEvaluator } from '../ops/slo/slo-evaluator.js';
+import { sloList } from '../ops/slo/slo-definitions.js';
+import { loadAlertSigningKey } from '../ops/slo/alert-signer.js';
 
 export interface HttpApi {
   app: FastifyInstance;
@@ -31,7 +36,7 @@ export interface HttpApi {
  * The Fastify app: health endpoints always, the API when this process has the `api` role (a
  * delivery-only process still answers /healthz and /readyz for its orchestrator).
  */
-export function buildHttpApi(backend: Backend, config: HeraldConfig, log: Logger, options: { configVersion?: () => number; metrics?: HeraldMetrics; signing?: SigningKeys } = {}): HttpApi {
+export function buildHttpApi(backend: Backend, config: HeraldConfig, log: Logger, options: { configVersion?: () => number; metrics?: HeraldMetrics; signing?: SigningKeys; slo?: SloMonitor } = {}): HttpApi {
   const metrics = options.metrics ?? new HeraldMetrics({ process: false });
   let draining = false;
   let signing: Promise<SigningKeys> | undefined;
@@ -61,6 +66,8 @@ export function buildHttpApi(backend: Backend, config: HeraldConfig, log: Logger
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.httpRequests.inc({ route, method: request.method, status: String(reply.statusCode) });
     if (route === '/v3/mail/send') metrics.acceptSeconds.observe({ status_class: `${String(reply.statusCode)[0]}xx` }, reply.elapsedTime / 1000);
+    // SLO events are counted here, at the source, into per-minute buckets written in batches.
+    options.slo?.recorder.response(route, request.method, reply.statusCode, reply.elapsedTime);
     if (log.isLevelEnabled('debug')) request.log.debug({ method: request.method, url: request.routeOptions.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
   });
   const ctx = {
@@ -89,6 +96,16 @@ export function buildHttpApi(backend: Backend, config: HeraldConfig, log: Logger
   trackingSettingsRoutes(app, ctx);
   webhookRoutes(app, ctx);
   statsRoutes(app, ctx);
+  sloRoutes(
+    app,
+    ctx,
+    options.slo
+      ? { evaluator: options.slo.evaluator, publicKey: async () => options.slo!.publicKey }
+      : {
+          evaluator: new SloEvaluator(sloList(config.slos), backend.slos, Date.now, { minEvents: config.sloAlertMinEvents, flushMs: config.sloFlushMs }),
+          publicKey: async () => (await loadAlertSigningKey(backend.secrets)).publicKey,
+        },
+  );
   return {
     app,
     drain() {

@@ -3,6 +3,7 @@ import type { AcceptedRequest } from '../message/mail-request.js';
 import type { DeferredEvent, FinalEvent } from '../events/event.js';
 import type { ClaimedMessage, DestinationClaim, DestinationDepth, MessageQueue, QueueDepth } from '../queue/queue.js';
 import { destinationOf } from '../queue/destination.js';
+import type { SloRecorder } from './slo/slo-recorder.js';
 
 /** Mailbox providers named in metrics; every other destination is `other`, so labels stay bounded. */
 const PROVIDERS: Record<string, string> = {
@@ -65,9 +66,12 @@ export class HeraldMetrics {
     labelNames: ['outcome'],
     registers: [this.registry],
   });
-  private readonly createdAt = new Map<string, number>();
+  private readonly claimed = new Map<string, { createdAt: number; readyAt: number }>();
+  /** Where SLO events are counted: the same enqueue and outcomes these metrics count. */
+  private readonly slo: SloRecorder | undefined;
 
-  constructor(options: { queue?: MessageQueue; configVersion?: () => number; process?: boolean } = {}) {
+  constructor(options: { queue?: MessageQueue; configVersion?: () => number; process?: boolean; slo?: SloRecorder } = {}) {
+    this.slo = options.slo;
     if (options.process !== false) {
       collectDefaultMetrics({ register: this.registry, prefix: 'herald_' });
       // Gauges that prom-client names with _total, against Prometheus' naming rules (promtool says so).
@@ -147,7 +151,7 @@ export class HeraldMetrics {
   meter(queue: MessageQueue): MessageQueue {
     const metrics = this;
     const remember = (claims: ClaimedMessage[]): ClaimedMessage[] => {
-      for (const c of claims) metrics.createdAt.set(c.message.id, c.message.createdAt);
+      for (const c of claims) metrics.claimed.set(c.message.id, { createdAt: c.message.createdAt, readyAt: c.message.readyAt });
       return claims;
     };
     return {
@@ -165,6 +169,7 @@ export class HeraldMetrics {
       async enqueue(accepted: AcceptedRequest) {
         await queue.enqueue(accepted);
         for (const m of accepted.messages) metrics.messages.inc({ outcome: 'processed', destination_class: destinationClass(destinationOf(m.recipient)) });
+        metrics.slo?.accepted(accepted.messages);
       },
       async claim(owner: string, limit: number, leaseMs: number) {
         return remember(await queue.claim(owner, limit, leaseMs));
@@ -174,22 +179,26 @@ export class HeraldMetrics {
       },
       async complete(owner: string, event: FinalEvent) {
         const held = await queue.complete(owner, event);
-        metrics.outcome(event);
+        metrics.outcome(event, held);
         return held;
       },
       async defer(owner: string, event: DeferredEvent) {
         const held = await queue.defer(owner, event);
-        metrics.outcome(event);
+        metrics.outcome(event, held);
         return held;
       },
     };
   }
 
-  private outcome(event: FinalEvent | DeferredEvent): void {
+  private outcome(event: FinalEvent | DeferredEvent, held: boolean): void {
     const cls = destinationClass(destinationOf(event.email));
     this.messages.inc({ outcome: event.type, destination_class: cls });
-    const accepted = this.createdAt.get(event.messageId);
-    this.createdAt.delete(event.messageId);
+    const claim = this.claimed.get(event.messageId);
+    // A deferred message comes back in a later claim, which remembers it again.
+    this.claimed.delete(event.messageId);
+    // An outcome of a lost lease is another worker's to count for the SLO.
+    if (held) this.slo?.finished(event, claim);
+    const accepted = claim?.createdAt;
     switch (event.type) {
       case 'delivered':
         this.smtpReplies.inc({ class: '2xx' });

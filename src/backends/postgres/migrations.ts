@@ -296,4 +296,28 @@ export const POSTGRES_MIGRATIONS: readonly { id: number; name: string; sql: stri
       );
     `,
   },
+  {
+    id: 9,
+    name: 'SLO counts per minute and firing SLO alerts',
+    sql: `
+      -- Good and total events per SLO and minute (bucket: epoch ms of its start). Every process
+      -- adds to the same rows (INSERT ... ON CONFLICT DO UPDATE); old buckets are pruned past the
+      -- longest SLO window.
+      CREATE TABLE slo_buckets (
+        slo TEXT NOT NULL,
+        bucket BIGINT NOT NULL,
+        good BIGINT NOT NULL DEFAULT 0,
+        total BIGINT NOT NULL DEFAULT 0,
+        PRIMARY KEY (slo, bucket)
+      );
+      CREATE INDEX slo_buckets_bucket ON slo_buckets(bucket);
+      CREATE TABLE slo_alerts (
+        slo TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        since BIGINT NOT NULL,
+        reason TEXT NOT NULL,
+        PRIMARY KEY (slo, severity)
+      );
+    `,
+  },
 ];

@@ -8,6 +8,7 @@ import { PostgresEventLog } from './postgres-event-log.js';
 import { PostgresEngagement } from './postgres-engagement.js';
 import { PostgresSecrets } from './postgres-secrets.js';
 import { PostgresTrackingSettings } from './postgres-tracking-settings.js';
+import { PostgresSlos } from './postgres-slos.js';
 import { PostgresActivity } from './postgres-activity.js';
 import { PostgresAccounts } from './postgres-accounts.js';
 import { PostgresInbox } from './postgres-inbox.js';
@@ -79,6 +80,8 @@ export async function openPostgresBackend(settings: PostgresSettings, _options: 
     engagement: new PostgresEngagement(db),
     secrets: new PostgresSecrets(db),
     trackingSettings: new PostgresTrackingSettings(db),
+    // Counts are measurements: no wait for the WAL flush, like the queue's outcomes.
+    slos: new PostgresSlos(new PgDatabase(relaxedPool)),
     activity: new PostgresActivity(db),
     inbox: new PostgresInbox(db),
     templates: new PostgresTemplates(db),

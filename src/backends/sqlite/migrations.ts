@@ -354,4 +354,27 @@ export const SQLITE_MIGRATIONS: readonly { id: number; name: string; sql: string
       ) WITHOUT ROWID;
     `,
   },
+  {
+    id: 12,
+    name: 'SLO counts per minute and firing SLO alerts',
+    sql: `
+      -- Good and total events per SLO and minute (bucket: epoch ms of its start). Every write adds
+      -- to the counts; old buckets are pruned past the longest SLO window.
+      CREATE TABLE slo_buckets (
+        slo TEXT NOT NULL,
+        bucket INTEGER NOT NULL,
+        good INTEGER NOT NULL DEFAULT 0,
+        total INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (slo, bucket)
+      ) WITHOUT ROWID;
+      CREATE INDEX slo_buckets_bucket ON slo_buckets(bucket);
+      CREATE TABLE slo_alerts (
+        slo TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        since INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        PRIMARY KEY (slo, severity)
+      );
+    `,
+  },
 ];

@@ -10,6 +10,7 @@ import { SqliteEventLog } from './sqlite-event-log.js';
 import { SqliteEngagement } from './sqlite-engagement.js';
 import { SqliteSecrets } from './sqlite-secrets.js';
 import { SqliteTrackingSettings } from './sqlite-tracking-settings.js';
+import { SqliteSlos } from './sqlite-slos.js';
 import { SqliteActivity } from './sqlite-activity.js';
 import { SqliteAccounts } from './sqlite-accounts.js';
 import { SqliteInbox } from './sqlite-inbox.js';
@@ -70,6 +71,7 @@ export async function openSqliteBackend(dataDir: string, options: OpenBackendOpt
     secrets: new SqliteSecrets(durable.db),
     // Settings, like templates: a 200 to a PATCH must survive power loss.
     trackingSettings: new SqliteTrackingSettings(durable.db),
+    slos: new SqliteSlos(relaxed.db, relaxed.committer),
     activity: new SqliteActivity(relaxed.db),
     inbox: new SqliteInbox(relaxed.db, relaxed.committer),
     // Templates are configuration: a 201 must survive power loss, like an account or a key.
