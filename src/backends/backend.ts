@@ -9,12 +9,15 @@ import type { CaptureInbox } from '../delivery/capture-inbox.js';
 import type { TemplateStore } from '../message/template-store.js';
 import type { DomainStore } from '../domains/domain-store.js';
 import type { SuppressionStore } from '../suppressions/suppression-store.js';
+import type { AccountLimitStore } from '../accounts/account-limits.js';
 import type { DeliveryPeers, SharedRateLimiter } from '../delivery/cluster-limits.js';
 
 /** Every port, built by one backend that owns the connections behind them. */
 export interface Backend {
   readonly kind: 'sqlite' | 'postgres';
   readonly accounts: AccountStore;
+  /** Per-account request rates and daily message quotas, and their overrides. */
+  readonly limits: AccountLimitStore;
   readonly queue: MessageQueue;
   readonly events: EventLog;
   readonly engagement: EngagementLog;
