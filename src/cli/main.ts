@@ -19,6 +19,7 @@ Usage:
   herald keys list [--account NAME]
   herald accounts create --name NAME
   herald accounts list
+  herald accounts limits [--account NAME] [--requests-per-minute N|default] [--messages-per-day N|default] [--json]
   herald send --to ADDRESS --subject TEXT (--text TEXT | --html HTML) [--from ADDRESS]
   herald inbox [list] [--to ADDRESS] [--limit N]
   herald inbox show ID
@@ -54,6 +55,9 @@ const COMMAND_FLAGS = {
   url: { type: 'string' },
   'api-key': { type: 'string' },
   destination: { type: 'string' },
+  'requests-per-minute': { type: 'string' },
+  'messages-per-day': { type: 'string' },
+  interval: { type: 'string' },
   json: { type: 'boolean' },
   yes: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -82,7 +86,7 @@ async function main(argv: string[]): Promise<number> {
     case 'keys':
       return keysCommand(config, sub, flags);
     case 'accounts':
-      return accountsCommand(config, sub, flags);
+      return accountsCommand(config, sub, flags, rest);
     case 'send':
       return sendCommand(config, flags);
     case 'inbox':
