@@ -141,8 +141,13 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
     stop() {
       stopping ??= (async () => {
         http.drain();
-        await http.app.close();
-        await worker.stop();
+        // Requests and deliveries in flight share one grace period (shutdownGraceMs). A request
+        // still going when it ends (a client trickling a body, a caller that never reads its
+        // answer) has its connection cut: nothing of it was accepted, since a 2xx is only sent
+        // once the mail is durable. Without the cut, Node would wait for it up to requestTimeout.
+        const cut = setTimeout(() => http.app.server.closeAllConnections(), config.shutdownGraceMs);
+        cut.unref();
+        await Promise.all([http.app.close().finally(() => clearTimeout(cut)), worker.stop(config.shutdownGraceMs)]);
         await relay?.relay.stop();
         await relay?.close();
         await transport.close();
