@@ -10,6 +10,7 @@ import { domainsCommand } from './domains-command.js';
 import { queueCommand } from './queue-command.js';
 import { migrateCommand } from './migrate-command.js';
 import { configCommand } from './config-command.js';
+import { capacityCommand } from './capacity-command.js';
 
 const USAGE = `herald: email delivery with a SendGrid v3 compatible API
 
@@ -34,6 +35,7 @@ Usage:
   herald queue list [--destination D] [--limit N] [--json]
   herald queue retry --destination D            makes D's waiting messages ready now
   herald queue purge --destination D [--yes]    drops D's waiting messages (refuses without --yes)
+  herald capacity [--interval S] [--json]       queue and disk trend over S seconds, and when they run out
 
 Commands that talk to a running server use HERALD_URL (default http://127.0.0.1:<port>) and
 HERALD_API_KEY (or --url and --api-key). Every setting can be given as a flag, as HERALD_<NAME>,
@@ -99,6 +101,8 @@ async function main(argv: string[]): Promise<number> {
       return queueCommand(config, sub, rest, flags);
     case 'migrate':
       return migrateCommand(config);
+    case 'capacity':
+      return capacityCommand(config, [sub, ...rest].filter((a): a is string => a !== undefined), flags);
     case 'config':
       return configCommand(config, sub, rest);
     default:
