@@ -25,3 +25,6 @@ export { classifyFailure } from './delivery/classify-reply.js';
 export { DeliveryError } from './delivery/delivery-error.js';
 export { SCOPES } from './accounts/scopes.js';
 export type { Scope } from './accounts/scopes.js';
+export type { AccountLimitStore, AccountLimits, LimitUse } from './accounts/account-limits.js';
+export { forecast } from './ops/capacity.js';
+export type { CapacityReport, CapacitySample, DestinationForecast } from './ops/capacity.js';
