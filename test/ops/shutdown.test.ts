@@ -1,11 +1,12 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { rmSync } from 'node:fs';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.js';
 import { eventually, mailBody, tempDataDir } from '../support/test-herald.js';
 import { freePort } from '../support/free-port.js';
 import { startHerald, stopHeraldChildren, waitForExit, type HeraldChild } from '../support/herald-child.js';
+import { TEST_DATABASE_URL, dropSchema, freshSchema } from '../conformance/backends.js';
 
 // SIGTERM end to end, on a real `herald start` process delivering to a relay that holds every
 // message in DATA until the test lets go.
@@ -13,9 +14,11 @@ import { startHerald, stopHeraldChildren, waitForExit, type HeraldChild } from '
 const ARRIVAL_TIMEOUT = 60_000; // ms
 const dirs: string[] = [];
 const sinks: SmtpSink[] = [];
+const cleanups: (() => Promise<void>)[] = [];
 
 after(async () => {
   await stopHeraldChildren();
+  for (const c of cleanups) await c();
   await Promise.all(sinks.map((s) => s.close()));
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
@@ -147,3 +150,87 @@ test('a second SIGTERM ends the drain at once; the messages it left are delivere
   restarted.proc.kill('SIGTERM');
   assert.equal((await waitForExit(restarted, 'the restarted process to stop')).code, 0);
 });
+
+/**
+ * A TCP proxy to the test PostgreSQL that can freeze: it keeps every connection open but stops
+ * passing bytes either way, as a database server that hangs (not one that refuses) would.
+ */
+async function freezableProxy(): Promise<{ port: number; freeze(): void; thaw(): void; close(): Promise<void> }> {
+  const target = new URL(TEST_DATABASE_URL);
+  const sockets = new Set<Socket>();
+  let frozen = false;
+  const server = createServer((client) => {
+    const upstream = connect(Number(target.port || 5432), target.hostname);
+    for (const [from, to] of [[client, upstream], [upstream, client]] as const) {
+      sockets.add(from);
+      from.on('error', () => to.destroy());
+      from.on('close', () => {
+        sockets.delete(from);
+        to.destroy();
+      });
+      from.pipe(to);
+      if (frozen) from.pause();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    port,
+    freeze() {
+      frozen = true;
+      for (const s of sockets) s.pause();
+    },
+    thaw() {
+      frozen = false;
+      for (const s of sockets) s.resume();
+    },
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+test('when the store hangs during the drain, the process still exits, 5 s after shutdownGraceMs, and a restart delivers everything', async () => {
+  const proxy = await freezableProxy();
+  const schema = freshSchema();
+  cleanups.push(() => proxy.close(), () => dropSchema(schema));
+  const gate = await gatedSink();
+  const settings = {
+    HERALD_PORT: String(await freePort()),
+    HERALD_DATA_DIR: tempDataDir(),
+    HERALD_BACKEND: 'postgres',
+    HERALD_DATABASE_URL: `postgres://${target()}@127.0.0.1:${proxy.port}${new URL(TEST_DATABASE_URL).pathname}`,
+    HERALD_DATABASE_SCHEMA: schema,
+    HERALD_SMTP_RELAY: gate.sink.url,
+    HERALD_SMTP_POOL_SIZE: '2',
+    HERALD_SHUTDOWN_GRACE_MS: '500',
+    // A lease left by the process that could not release it runs out soon after the restart.
+    HERALD_DELIVERY_LEASE_MS: '2000',
+    HERALD_LOG_LEVEL: 'info',
+  };
+  dirs.push(settings.HERALD_DATA_DIR);
+  const herald = await startHerald(settings);
+  const apiKey = herald.apiKey!;
+  const ids = await send(herald, apiKey, 4);
+  await eventually(async () => gate.held() >= 2, ARRIVAL_TIMEOUT, 'two deliveries held in DATA');
+  proxy.freeze();
+  herald.proc.kill('SIGTERM');
+  const exit = await waitForExit(herald, 'the process to give up on its drain');
+  assert.deepEqual(exit, { code: 1, signal: null }, herald.output());
+  const lines = logLines(herald.output());
+  assert.ok(lines.some((l) => /^shutdown deadline passed/.test(String(l.msg))), herald.output());
+
+  proxy.thaw();
+  gate.open();
+  const restarted = await startHerald(settings);
+  await eventually(async () => allArrived(gate.sink, ids), ARRIVAL_TIMEOUT, 'all four messages at the relay');
+  restarted.proc.kill('SIGTERM');
+  assert.equal((await waitForExit(restarted, 'the restarted process to stop')).code, 0);
+});
+
+/** The user (and password, if any) of the test database URL, for a URL through the proxy. */
+function target(): string {
+  const u = new URL(TEST_DATABASE_URL);
+  return u.password ? `${u.username}:${u.password}` : u.username;
+}
