@@ -54,8 +54,10 @@ export function buildHttpApi(backend: Backend, config: HeraldConfig, log: Logger
   app.setNotFoundHandler((request, reply) => {
     handleError(new HeraldError('HERALD_ERR_NOT_FOUND', { message: `No route ${request.method} ${request.url.split('?')[0]}` }), request, reply);
   });
-  app.addHook('onSend', async (request, reply) => {
+  // The request id goes back to the caller on every answer, errors included.
+  app.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
+    done();
   });
   // Per-account request rate, counted once the key is known (the route's onRequest hook has run)
   // and before the body is read: a caller past its limit costs no parsing.
