@@ -61,6 +61,8 @@ export const ERROR_CATALOGUE = {
     status: 429,
     message: "Herald's delivery queue is full; retry later.",
   },
+  HERALD_ERR_RATE_LIMITED: { status: 429, message: 'too many requests' },
+  HERALD_ERR_DAILY_QUOTA: { status: 429, message: "The account's daily message quota is used up; retry after it resets at midnight UTC." },
   HERALD_ERR_SERVICE_UNAVAILABLE: {
     status: 503,
     message: 'Herald is shutting down or its store is unavailable; retry later.',

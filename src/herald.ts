@@ -212,11 +212,20 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
     stop() {
       stopping ??= (async () => {
         http.drain();
-        await http.app.close();
+        // Requests and deliveries in flight share one grace period (shutdownGraceMs). A request
+        // still going when it ends (a client trickling a body, a caller that never reads its
+        // answer) has its connection cut: nothing of it was accepted, since a 2xx is only sent
+        // once the mail is durable. Without the cut, Node would wait for it up to requestTimeout.
+        const cut = setTimeout(() => http.app.server.closeAllConnections(), config.shutdownGraceMs);
+        cut.unref();
+        // Webhook batches in flight share the same grace; then leases are released.
+        await Promise.all([
+          http.app.close().finally(() => clearTimeout(cut)),
+          worker.stop(config.shutdownGraceMs),
+          webhooks?.stop(config.shutdownGraceMs),
+        ]);
         // Reports being recorded finish before the store closes.
         await inbound?.close();
-        // Deliveries and webhook batches in flight share the shutdown grace; then leases are released.
-        await Promise.all([worker.stop(), webhooks?.stop(config.shutdownGraceMs)]);
         // After the last request and delivery: their counts are written before the store closes.
         await slo.stop();
         await relay?.relay.stop();

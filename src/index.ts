@@ -43,3 +43,6 @@ export type { BurnRateRule, AlertWindow } from './ops/slo/burn-rate.js';
 export { SloEvaluator } from './ops/slo/slo-evaluator.js';
 export type { SloStatus, AlertTransition } from './ops/slo/slo-evaluator.js';
 export type { PayloadSigner } from './ops/slo/alert-signer.js';
+export type { AccountLimitStore, AccountLimits, LimitUse } from './accounts/account-limits.js';
+export { forecast } from './ops/capacity.js';
+export type { CapacityReport, CapacitySample, DestinationForecast } from './ops/capacity.js';

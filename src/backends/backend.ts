@@ -11,6 +11,7 @@ import type { DomainStore } from '../domains/domain-store.js';
 import type { SuppressionStore } from '../suppressions/suppression-store.js';
 import type { TrackingSettingsStore } from '../tracking/tracking-settings.js';
 import type { WebhookStore } from '../webhooks/webhook-store.js';
+import type { AccountLimitStore } from '../accounts/account-limits.js';
 import type { DeliveryPeers, SharedRateLimiter } from '../delivery/cluster-limits.js';
 import type { StatsStore } from '../stats/stats-store.js';
 import type { SloStore } from '../ops/slo/slo-store.js';
@@ -19,6 +20,8 @@ import type { SloStore } from '../ops/slo/slo-store.js';
 export interface Backend {
   readonly kind: 'sqlite' | 'postgres';
   readonly accounts: AccountStore;
+  /** Per-account request rates and daily message quotas, and their overrides. */
+  readonly limits: AccountLimitStore;
   readonly queue: MessageQueue;
   readonly events: EventLog;
   readonly engagement: EngagementLog;

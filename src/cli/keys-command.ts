@@ -3,6 +3,7 @@ import { openBackend, type Backend } from '../backends/backend.js';
 import { createApiKey, readScopes } from '../accounts/api-keys.js';
 import { HeraldError } from '../errors.js';
 import type { CommandFlags } from './main.js';
+import { limitsCommand } from './limits-command.js';
 
 /** Local administration on the data directory: works whether or not the server runs. */
 export async function withBackend<T>(config: HeraldConfig, fn: (backend: Backend) => Promise<T>): Promise<T> {
@@ -47,8 +48,9 @@ export async function keysCommand(config: HeraldConfig, sub: string | undefined,
   });
 }
 
-export async function accountsCommand(config: HeraldConfig, sub: string | undefined, flags: CommandFlags): Promise<number> {
+export async function accountsCommand(config: HeraldConfig, sub: string | undefined, flags: CommandFlags, rest: string[] = []): Promise<number> {
   return withBackend(config, async (backend) => {
+    if (sub === 'limits') return limitsCommand(config, backend, rest, flags);
     if (sub === 'create') {
       if (!flags.name || !/^[\w.-]{1,64}$/.test(flags.name)) {
         throw new HeraldError('HERALD_ERR_INVALID_FIELD', { field: 'name', message: 'accounts create needs --name of 1 to 64 letters, digits, ".", "_" or "-"' });
@@ -64,7 +66,7 @@ export async function accountsCommand(config: HeraldConfig, sub: string | undefi
       for (const a of await backend.accounts.listAccounts()) console.log(`${a.id}  ${a.name}`);
       return 0;
     }
-    console.error(`herald accounts: unknown subcommand "${sub}" (create, list)`);
+    console.error(`herald accounts: unknown subcommand "${sub}" (create, list, limits)`);
     return 2;
   });
 }

@@ -11,6 +11,7 @@ import { queueCommand } from './queue-command.js';
 import { migrateCommand } from './migrate-command.js';
 import { configCommand } from './config-command.js';
 import { sloCommand } from './slo-command.js';
+import { capacityCommand } from './capacity-command.js';
 
 const USAGE = `herald: email delivery with a SendGrid v3 compatible API
 
@@ -20,6 +21,7 @@ Usage:
   herald keys list [--account NAME]
   herald accounts create --name NAME
   herald accounts list
+  herald accounts limits [--account NAME] [--requests-per-minute N|default] [--messages-per-day N|default] [--json]
   herald send --to ADDRESS --subject TEXT (--text TEXT | --html HTML) [--from ADDRESS]
   herald inbox [list] [--to ADDRESS] [--limit N]
   herald inbox show ID
@@ -35,6 +37,7 @@ Usage:
   herald queue retry --destination D            makes D's waiting messages ready now
   herald queue purge --destination D [--yes]    drops D's waiting messages (refuses without --yes)
   herald slo status [--json]                    SLOs: error budget left, burn rates, firing alerts
+  herald capacity [--interval S] [--json]       queue and disk trend over S seconds, and when they run out
 
 Commands that talk to a running server use HERALD_URL (default http://127.0.0.1:<port>) and
 HERALD_API_KEY (or --url and --api-key). Every setting can be given as a flag, as HERALD_<NAME>,
@@ -56,6 +59,9 @@ const COMMAND_FLAGS = {
   url: { type: 'string' },
   'api-key': { type: 'string' },
   destination: { type: 'string' },
+  'requests-per-minute': { type: 'string' },
+  'messages-per-day': { type: 'string' },
+  interval: { type: 'string' },
   json: { type: 'boolean' },
   yes: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -84,7 +90,7 @@ async function main(argv: string[]): Promise<number> {
     case 'keys':
       return keysCommand(config, sub, flags);
     case 'accounts':
-      return accountsCommand(config, sub, flags);
+      return accountsCommand(config, sub, flags, rest);
     case 'send':
       return sendCommand(config, flags);
     case 'inbox':
@@ -97,6 +103,8 @@ async function main(argv: string[]): Promise<number> {
       return queueCommand(config, sub, rest, flags);
     case 'migrate':
       return migrateCommand(config);
+    case 'capacity':
+      return capacityCommand(config, [sub, ...rest].filter((a): a is string => a !== undefined), flags);
     case 'config':
       return configCommand(config, sub, rest);
     case 'slo':

@@ -151,7 +151,7 @@ function printList(entries: QueueEntry[], destination: string | undefined, json:
 }
 
 /** Columns two spaces apart; numbers right-aligned; the last column is not padded. */
-function printTable(header: string[], rows: string[][], right: boolean[]): void {
+export function printTable(header: string[], rows: string[][], right: boolean[]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) =>
     cells
@@ -176,7 +176,7 @@ function truncate(text: string, max: number): string {
 }
 
 /** One line of plain text: a multi-line SMTP response or a stray control character cannot break the table. */
-function printable(text: string): string {
+export function printable(text: string): string {
   return text.replace(/[\s\0-\x1f\x7f]+/g, ' ').trim();
 }
 

@@ -2,6 +2,18 @@ import { chooseTransport } from '../herald.js';
 import type { HeraldConfig } from '../config/settings.js';
 import { startHerald, type RunningHerald } from '../herald.js';
 
+/** Time past shutdownGraceMs that closing the store and the log may take before the process exits anyway, ms. */
+const SHUTDOWN_MARGIN_MS = 5000;
+
+/** Exits once the log has reached its destination (pino writes stdout synchronously by default; flush covers an asynchronous one). */
+function exitAfterFlush(herald: RunningHerald | null, code: number): void {
+  try {
+    herald?.log.flush();
+  } finally {
+    process.exit(code);
+  }
+}
+
 /** Runs the server until SIGTERM or SIGINT, then drains within the configured grace period. */
 export async function startCommand(config: HeraldConfig): Promise<number> {
   // Handlers go in before anything starts: a SIGTERM that arrives while Herald is still starting
@@ -9,6 +21,7 @@ export async function startCommand(config: HeraldConfig): Promise<number> {
   let herald: RunningHerald | null = null;
   let signals = 0;
   let stopRequested: string | null = null;
+  const exit = (code: number): void => exitAfterFlush(herald, code);
   const shutdown = (signal: string): void => {
     signals++;
     if (!herald) {
@@ -17,14 +30,22 @@ export async function startCommand(config: HeraldConfig): Promise<number> {
     }
     if (signals > 1) {
       herald.log.warn({ signal }, 'second signal: exiting now; unfinished deliveries are retried at next start');
-      process.exit(130);
+      exit(130);
     }
-    herald.log.info({ signal }, 'draining');
+    herald.log.info({ signal, graceMs: herald.config.shutdownGraceMs }, 'draining');
+    // The backstop: whatever still holds the process (a store that stopped answering) once the
+    // grace period and a margin have passed, it exits, and leases left behind run out or are
+    // released at the next start.
+    const deadline = setTimeout(() => {
+      herald?.log.error({ graceMs: herald.config.shutdownGraceMs }, 'shutdown deadline passed: exiting now; unfinished deliveries are retried at next start');
+      exit(1);
+    }, herald.config.shutdownGraceMs + SHUTDOWN_MARGIN_MS);
+    deadline.unref();
     herald.stop().then(
-      () => process.exit(0),
+      () => exit(0),
       (error: unknown) => {
         herald?.log.error({ err: error }, 'shutdown failed');
-        process.exit(1);
+        exit(1);
       },
     );
   };

@@ -97,6 +97,10 @@ export interface HeraldConfig {
   messageMaxAgeMs: number;
   /** Messages queued (all processes) past which new mail is refused with 429. */
   maxQueuedMessages: number;
+  /** API requests one account may make per minute (fixed window), all processes; 0 is unlimited. */
+  accountRequestsPerMinute: number;
+  /** Messages one account may have accepted per UTC day, all processes; 0 is unlimited. */
+  accountMessagesPerDay: number;
   /** Largest accepted HTTP request body, bytes (SendGrid's limit is 30 MB). */
   maxRequestBytes: number;
   /** pino log level: fatal, error, warn, info, debug, trace or silent. */
@@ -313,6 +317,8 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'retryMaxMs', kind: 'integer', default: HOUR, min: 10, max: 24 * HOUR, doc: 'Longest delay between two attempts, ms.' },
   { key: 'messageMaxAgeMs', kind: 'integer', default: 72 * HOUR, min: 1000, max: 30 * 24 * HOUR, doc: 'A message still undelivered this long after it was accepted bounces as expired, ms (72 h, as SendGrid).' },
   { key: 'maxQueuedMessages', kind: 'integer', default: 10_000_000, min: 1, max: 1_000_000_000, doc: 'Messages queued (ready, scheduled or being delivered, all processes) past which `POST /v3/mail/send` answers 429 with Retry-After instead of growing the backlog.' },
+  { key: 'accountRequestsPerMinute', kind: 'integer', default: 0, min: 0, max: 100_000_000, doc: 'API requests one account may make per minute (a fixed window per UTC minute, shared by every process); past it the API answers 429 with Retry-After and `X-RateLimit-*` headers. 0 is unlimited. `herald accounts limits` sets it per account.' },
+  { key: 'accountMessagesPerDay', kind: 'integer', default: 0, min: 0, max: 1_000_000_000, doc: 'Messages (recipients) one account may have accepted per UTC day, counted durably at accept; a send that would pass it is refused whole with 429. 0 is unlimited. `herald accounts limits` sets it per account.' },
   { key: 'maxRequestBytes', kind: 'integer', default: 30 * 1024 * 1024, min: 1024, max: 100 * 1024 * 1024, doc: 'Largest accepted HTTP request body, bytes (SendGrid: 30 MB).' },
   { key: 'logLevel', kind: 'enum', default: 'info', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], doc: 'Log level.' },
   { key: 'shutdownGraceMs', kind: 'integer', default: 10 * 1000, min: 0, max: 10 * MINUTE, doc: 'Time SIGTERM gives in-flight deliveries to finish before their leases are released, ms.' },

@@ -246,7 +246,9 @@ export class DeliveryWorker {
   private async attempt(claim: ClaimedMessage): Promise<AttemptHealth> {
     const { message, request } = claim;
     const attempt = claim.attempts + 1;
-    const log = messageLog(this.log, { messageId: message.id, attempt });
+    // Keyed by the ids an operator searches by: the message, the HTTP request it came in with
+    // (the caller's X-Request-Id) and where it goes.
+    const log = messageLog(this.log, { messageId: message.id, requestId: request.httpRequestId ?? null, xMessageId: message.requestId, destination: destinationOf(message.recipient), attempt });
     const base = { accountId: message.accountId, messageId: message.id, email: message.recipient };
     if (await this.dropIfSuppressed(claim, log)) return 'not-attempted';
     let tracking: ComposeTracking | null = null;

@@ -31,6 +31,11 @@ export interface EventLog {
   append(events: HeraldEvent[]): Promise<void>;
   /** Events after `cursor` (0 for the start) in append order, and the cursor to read on from. */
   readFrom(cursor: number, limit: number): Promise<{ events: HeraldEvent[]; cursor: number }>;
+  /**
+   * The cursor at the end of the log now: `readFrom(head())` returns only events appended after
+   * this call (e.g. to count what happens over an interval, as `herald capacity` does).
+   */
+  head(): Promise<number>;
 }
 
 /** Email Activity queries: always scoped to one account. */

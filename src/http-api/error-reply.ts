@@ -54,7 +54,8 @@ const RETRY_AFTER_S = 5;
 
 export function handleError(error: FastifyError | HeraldError, request: FastifyRequest, reply: FastifyReply): void {
   const herald = error instanceof HeraldError ? error : fromFastify(error);
-  if (herald.status === 503 || herald.status === 429) void reply.header('retry-after', String(RETRY_AFTER_S));
+  // A rate limit sets its own Retry-After (until its window resets) before it throws.
+  if ((herald.status === 503 || herald.status === 429) && !reply.hasHeader('retry-after')) void reply.header('retry-after', String(RETRY_AFTER_S));
   if (herald.status >= 500) request.log.error({ err: error }, 'request failed');
   else request.log.info({ code: herald.code, field: herald.field, status: herald.status }, 'request refused');
   void reply.status(herald.status).send(errorBody(herald));

@@ -6,6 +6,9 @@ import { rolesOf, type HeraldConfig } from '../config/settings.js';
 import { HeraldError } from '../errors.js';
 import { HeraldMetrics } from '../ops/metrics.js';
 import { handleError } from './error-reply.js';
+import { AccountRateLimits } from '../accounts/rate-limits.js';
+import { setRateLimitHeaders } from './rate-limit-headers.js';
+import { requestIdOf } from './request-id.js';
 import { acceptOnlyJson } from './json-body.js';
 import { mailSendRoutes } from './routes/mail-send.js';
 import { messageRoutes } from './routes/messages.js';
@@ -48,7 +51,10 @@ export function buildHttpApi(backend: Backend, config: HeraldConfig, log: Logger
     // Prototype pollution attempts in JSON bodies are refused, not silently stripped.
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
-    requestIdHeader: 'x-request-id',
+    // The caller's X-Request-Id when it is a sane token, else a fresh one: it goes into every log
+    // line of the request and is stored with accepted mail for the delivery logs (request-id.ts).
+    requestIdHeader: false,
+    genReqId: requestIdOf,
     return503OnClosing: true,
     // Tracking tokens carry the link they lead to: up to a few kilobytes in one path segment.
     routerOptions: { maxParamLength: 4096 },
@@ -60,6 +66,23 @@ export function buildHttpApi(backend: Backend, config: HeraldConfig, log: Logger
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {
     handleError(new HeraldError('HERALD_ERR_NOT_FOUND', { message: `No route ${request.method} ${request.url.split('?')[0]}` }), request, reply);
+  });
+  // The request id goes back to the caller on every answer, errors included.
+  app.addHook('onRequest', (request, reply, done) => {
+    void reply.header('x-request-id', request.id);
+    done();
+  });
+  // Per-account request rate, counted once the key is known (the route's onRequest hook has run)
+  // and before the body is read: a caller past its limit costs no parsing.
+  const limits = new AccountRateLimits(backend.limits, config);
+  app.addHook('preParsing', async (request, reply) => {
+    if (!request.apiKey) return;
+    const use = await limits.takeRequest(request.apiKey.accountId);
+    if (!use) return;
+    setRateLimitHeaders(reply, use);
+    if (!use.allowed) {
+      throw new HeraldError('HERALD_ERR_RATE_LIMITED', { message: `too many requests: this account may make ${use.limit} API requests a minute` });
+    }
   });
   app.addHook('onResponse', async (request, reply) => {
     // Routes as declared (`/v3/messages/:msg_id`), never the raw URL: labels stay bounded.
@@ -78,6 +101,7 @@ export function buildHttpApi(backend: Backend, config: HeraldConfig, log: Logger
     },
     isDraining: () => draining,
     configVersion: options.configVersion ?? (() => 0),
+    limits,
     signingKeys: () => (signing ??= options.signing ? Promise.resolve(options.signing) : SigningKeys.load(config.signingKey, backend.secrets)),
   };
   healthRoutes(app, ctx);

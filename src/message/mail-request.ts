@@ -54,6 +54,8 @@ export interface MailRequest {
   /** SendGrid's `asm.groups_to_display`: the groups a recipient may manage from this mail. */
   asmGroupsToDisplay?: number[];
   sandbox: boolean;
+  /** The HTTP request id (`X-Request-Id`, or one Herald made) it was accepted under, for the delivery logs. */
+  httpRequestId?: string;
   /**
    * SendGrid's `tracking_settings`: what this mail asks of click, open and subscription tracking.
    * What it leaves out follows the account's tracking settings.

@@ -57,6 +57,8 @@ test('every event reaches the stream in order, once, and a restarted relay resum
   assert.equal(second.relay!.relayed, 2, 'it resumed from its cursor instead of copying the first four again');
   const info = await (await jetstreamManager(nc)).streams.info(stream);
   assert.equal(info.state.messages, 6);
+  assert.equal(await log.head(), info.state.last_seq, 'the head of the stream is its last sequence');
+  assert.equal((await log.readFrom(await log.head(), 10)).events.length, 0);
   assert.deepEqual(all.slice(0, 4).map((e) => e.id), before.map((e) => e.id));
   assert.equal(new Set(all.map((e) => e.id)).size, 6);
   const { events: logged } = await second.backend.events.readFrom(0, 100);

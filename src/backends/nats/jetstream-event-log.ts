@@ -90,6 +90,10 @@ export class JetStreamEventLog implements EventLog {
     }
     return { events, cursor: next };
   }
+
+  async head(): Promise<number> {
+    return (await (await jetstreamManager(this.nc)).streams.info(this.stream)).state.last_seq;
+  }
 }
 
 /** NATS subject tokens cannot hold `.`, `*`, `>` or whitespace; account ids are base62, but be safe. */

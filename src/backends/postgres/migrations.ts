@@ -320,4 +320,28 @@ export const POSTGRES_MIGRATIONS: readonly { id: number; name: string; sql: stri
       );
     `,
   },
+  {
+    id: 10,
+    name: 'per-account limits, request windows and daily message counts',
+    sql: `
+      CREATE TABLE account_limits (
+        account_id TEXT PRIMARY KEY,
+        requests_per_minute INTEGER,
+        messages_per_day INTEGER,
+        updated_at BIGINT NOT NULL
+      );
+      -- The current one-minute window of each account's API requests, shared by every process.
+      CREATE TABLE account_request_windows (
+        account_id TEXT PRIMARY KEY,
+        window_start BIGINT NOT NULL,
+        requests INTEGER NOT NULL
+      );
+      CREATE TABLE account_daily_usage (
+        account_id TEXT NOT NULL,
+        day TEXT NOT NULL,
+        messages INTEGER NOT NULL,
+        PRIMARY KEY (account_id, day)
+      );
+    `,
+  },
 ];

@@ -16,6 +16,7 @@ import { PostgresTemplates } from './postgres-templates.js';
 import { PostgresSuppressions } from './postgres-suppressions.js';
 import { PostgresDomains } from './postgres-domains.js';
 import { PostgresWebhooks } from './postgres-webhooks.js';
+import { PostgresAccountLimits } from './postgres-account-limits.js';
 import { PostgresRateLimiter } from './postgres-rate-limiter.js';
 import { PostgresPeers } from './postgres-peers.js';
 import { PostgresStats } from './postgres-stats.js';
@@ -75,6 +76,7 @@ export async function openPostgresBackend(settings: PostgresSettings, _options: 
   return {
     kind: 'postgres',
     accounts: new PostgresAccounts(db),
+    limits: new PostgresAccountLimits(db, new PgDatabase(relaxedPool)),
     queue,
     events: new PostgresEventLog(db),
     engagement: new PostgresEngagement(db),

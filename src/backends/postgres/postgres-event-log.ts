@@ -121,4 +121,12 @@ export class PostgresEventLog implements EventLog {
     const rows = await this.db.query<EventRow>('SELECT * FROM events WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3', [cursor, probe!.high, max]);
     return { events: rows.map(rowToEvent), cursor: rows.length > 0 ? rows[rows.length - 1]!.seq : cursor };
   }
+
+  async head(): Promise<number> {
+    // The highest number handed out, once every transaction that may hold one at or below it has
+    // ended (the reader's protocol above): nothing at or below it can still appear.
+    const [row] = await this.db.query<{ high: number }>(HIGH_WATER);
+    await this.db.query(EVENT_READER_LOCK);
+    return Number(row!.high);
+  }
 }

@@ -377,4 +377,24 @@ export const SQLITE_MIGRATIONS: readonly { id: number; name: string; sql: string
       );
     `,
   },
+  {
+    id: 13,
+    name: 'per-account limits and daily message counts',
+    sql: `
+      -- An account's own limits (NULL follows the settings, 0 is unlimited).
+      CREATE TABLE account_limits (
+        account_id TEXT PRIMARY KEY,
+        requests_per_minute INTEGER,
+        messages_per_day INTEGER,
+        updated_at INTEGER NOT NULL
+      );
+      -- Messages accepted per account and UTC day (YYYY-MM-DD), counted before they are written.
+      CREATE TABLE account_daily_usage (
+        account_id TEXT NOT NULL,
+        day TEXT NOT NULL,
+        messages INTEGER NOT NULL,
+        PRIMARY KEY (account_id, day)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

@@ -13,6 +13,7 @@ import { SqliteTrackingSettings } from './sqlite-tracking-settings.js';
 import { SqliteSlos } from './sqlite-slos.js';
 import { SqliteActivity } from './sqlite-activity.js';
 import { SqliteAccounts } from './sqlite-accounts.js';
+import { SqliteAccountLimits } from './sqlite-account-limits.js';
 import { SqliteInbox } from './sqlite-inbox.js';
 import { SqliteTemplates } from './sqlite-templates.js';
 import { SqliteSuppressions } from './sqlite-suppressions.js';
@@ -65,6 +66,8 @@ export async function openSqliteBackend(dataDir: string, options: OpenBackendOpt
   return {
     kind: 'sqlite',
     accounts: new SqliteAccounts(durable.db),
+    // A counted message must stay counted across power loss, or a crash could give extra quota.
+    limits: new SqliteAccountLimits(durable.db, durable.committer),
     queue,
     events: new SqliteEventLog(relaxed.db, relaxed.committer),
     engagement: new SqliteEngagement(accept.db, accept.committer),

@@ -7,11 +7,13 @@ import { eventToRow, rowToEvent, type EventRow } from '../event-rows.js';
 export class SqliteEventLog implements EventLog {
   private readonly insert;
   private readonly after;
+  private readonly last;
 
   constructor(db: Database.Database, private readonly committer: GroupCommitter) {
     this.insert = db.prepare(`INSERT OR IGNORE INTO events (id, account_id, message_id, type, timestamp, data)
       VALUES (@id, @account_id, @message_id, @type, @timestamp, @data)`);
     this.after = db.prepare('SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?');
+    this.last = db.prepare('SELECT COALESCE(MAX(seq), 0) AS seq FROM events');
   }
 
   async append(events: HeraldEvent[]): Promise<void> {
@@ -23,5 +25,10 @@ export class SqliteEventLog implements EventLog {
   async readFrom(cursor: number, limit: number): Promise<{ events: HeraldEvent[]; cursor: number }> {
     const rows = this.after.all(cursor, limit) as EventRow[];
     return { events: rows.map(rowToEvent), cursor: rows.length > 0 ? rows[rows.length - 1]!.seq : cursor };
+  }
+
+  async head(): Promise<number> {
+    // Writes run on this thread, so nothing is half-written: the largest seq is the end.
+    return (this.last.get() as { seq: number }).seq;
   }
 }

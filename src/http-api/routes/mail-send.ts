@@ -6,6 +6,7 @@ import { requireScope, accountOf } from '../auth.js';
 import { HeraldError } from '../../errors.js';
 import { parseMailSend } from '../../message/sendgrid-payload.js';
 import { expandRequest, newId } from '../../message/expand.js';
+import { setRateLimitHeaders } from '../rate-limit-headers.js';
 
 export function mailSendRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const { backend, config } = ctx;
@@ -44,13 +45,32 @@ export function mailSendRoutes(app: FastifyInstance, ctx: ApiContext): void {
     }
     // sandbox_mode: validated, never sent; SendGrid answers 200 with no body.
     if (mail.sandbox) return reply.status(200).send();
+    // Kept with the request, so that its deliveries log the id its caller knows it by.
+    mail.httpRequestId = request.id;
     const accepted = expandRequest(mail, { accountId, apiKeyId: request.apiKey?.id ?? null, nowMs: now, maxAgeMs: config.messageMaxAgeMs });
-    await backlog.admit(accepted.messages.length);
-    await backend.queue.enqueue(accepted);
-    backlog.accepted(accepted.messages.length);
+    const count = accepted.messages.length;
+    await backlog.admit(count);
+    // The daily quota is counted durably before the messages are written: a crash between the two
+    // counts messages never accepted, and never accepts messages not counted.
+    const quota = await ctx.limits.reserveMessages(accountId, count);
+    if (quota) {
+      setRateLimitHeaders(reply, quota);
+      if (!quota.allowed) {
+        throw new HeraldError('HERALD_ERR_DAILY_QUOTA', {
+          message: `The account may have ${quota.limit} messages accepted per UTC day and has ${quota.remaining} left; this request has ${count}. Retry after midnight UTC.`,
+        });
+      }
+    }
+    try {
+      await backend.queue.enqueue(accepted);
+    } catch (error) {
+      if (quota) await ctx.limits.releaseMessages(accountId, count, quota.reservedAt).catch(() => {});
+      throw error;
+    }
+    backlog.accepted(count);
     // Asked first: the request's logger is made on first use (see auth.ts), and with logLevel
     // warn or above this line is not written.
-    if ((app.log as unknown as Logger).isLevelEnabled('info')) request.log.info({ requestId: accepted.requestId, messages: accepted.messages.length }, 'accepted');
+    if ((app.log as unknown as Logger).isLevelEnabled('info')) request.log.info({ xMessageId: accepted.requestId, messages: count }, 'accepted');
     return reply.status(202).header('X-Message-Id', accepted.requestId).send();
   });
 
