@@ -8,6 +8,7 @@ import type { InstanceSecrets } from '../ops/signing-keys.js';
 import type { CaptureInbox } from '../delivery/capture-inbox.js';
 import type { TemplateStore } from '../message/template-store.js';
 import type { DomainStore } from '../domains/domain-store.js';
+import type { DashboardStore } from '../dashboard/dashboard-store.js';
 import type { SuppressionStore } from '../suppressions/suppression-store.js';
 import type { DeliveryPeers, SharedRateLimiter } from '../delivery/cluster-limits.js';
 
@@ -24,6 +25,8 @@ export interface Backend {
   readonly domains: DomainStore;
   readonly suppressions: SuppressionStore;
   readonly secrets: InstanceSecrets;
+  /** Dashboard users and their sessions. */
+  readonly dashboard: DashboardStore;
   /**
    * Per-destination rate limits shared by every process on this store; null when one process is
    * all there is (SQLite), where the delivery worker's own token buckets are exact.

@@ -10,6 +10,7 @@ import { domainsCommand } from './domains-command.js';
 import { queueCommand } from './queue-command.js';
 import { migrateCommand } from './migrate-command.js';
 import { configCommand } from './config-command.js';
+import { usersCommand } from './users-command.js';
 
 const USAGE = `herald: email delivery with a SendGrid v3 compatible API
 
@@ -19,6 +20,8 @@ Usage:
   herald keys list [--account NAME]
   herald accounts create --name NAME
   herald accounts list
+  herald users add EMAIL [--account NAME]      a dashboard user (/dashboard/); asks for the password or reads it from stdin
+  herald users list [--account NAME]
   herald send --to ADDRESS --subject TEXT (--text TEXT | --html HTML) [--from ADDRESS]
   herald inbox [list] [--to ADDRESS] [--limit N]
   herald inbox show ID
@@ -81,6 +84,8 @@ async function main(argv: string[]): Promise<number> {
       return startCommand(config);
     case 'keys':
       return keysCommand(config, sub, flags);
+    case 'users':
+      return usersCommand(config, sub, rest, flags);
     case 'accounts':
       return accountsCommand(config, sub, flags);
     case 'send':

@@ -112,6 +112,12 @@ export interface HeraldConfig {
   sendingIps: string | null;
   /** Address DMARC aggregate reports go to in the suggested record; null suggests `dmarc-reports@<domain>`. */
   dmarcRua: string | null;
+  /** How long a dashboard sign-in lasts, ms. */
+  dashboardSessionTtlMs: number;
+  /** Failed dashboard sign-ins per address or client IP that lock it out for the rest of the window. */
+  dashboardLoginMaxFailures: number;
+  /** Window failed dashboard sign-ins are counted in, and the lockout, ms. */
+  dashboardLoginWindowMs: number;
 }
 
 /** Limits for one destination; what is left out keeps the default. */
@@ -272,6 +278,9 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'spfInclude', kind: 'nullable-string', default: null, doc: 'Domain the suggested SPF record includes (`include:<domain>`), e.g. your relay provider\'s. Unset: none.' },
   { key: 'sendingIps', kind: 'nullable-string', default: null, doc: 'IP addresses mail leaves from, comma-separated, listed as `ip4:`/`ip6:` in the suggested SPF record. Unset: none (the record then suggests `mx`).' },
   { key: 'dmarcRua', kind: 'nullable-string', default: null, doc: 'Address DMARC aggregate reports go to in the suggested `_dmarc` record. Unset: `dmarc-reports@<domain>`.' },
+  { key: 'dashboardSessionTtlMs', kind: 'integer', default: 12 * HOUR, min: MINUTE, max: 30 * 24 * HOUR, doc: 'How long a dashboard sign-in lasts, ms; the session then expires whatever the activity.' },
+  { key: 'dashboardLoginMaxFailures', kind: 'integer', default: 5, min: 1, max: 1000, doc: 'Failed dashboard sign-ins per address, and per client IP, after which that address or IP is refused (429) for the rest of `dashboardLoginWindowMs`. Counted per process.' },
+  { key: 'dashboardLoginWindowMs', kind: 'integer', default: 15 * MINUTE, min: 1000, max: 24 * HOUR, doc: 'Window failed dashboard sign-ins are counted in, and how long a lockout lasts at most, ms.' },
 ];
 
 /** `smtpRelayTlsVerify` → `HERALD_SMTP_RELAY_TLS_VERIFY`. */

@@ -16,6 +16,9 @@ import { templateRoutes } from './routes/templates.js';
 import { domainRoutes } from './routes/domains.js';
 import { suppressionRoutes } from './routes/suppressions.js';
 import { asmGroupRoutes } from './routes/asm-groups.js';
+import { sessionRoutes } from '../dashboard/session-routes.js';
+import { queueStatsRoutes } from '../dashboard/queue-stats-route.js';
+import { dashboardStaticRoutes } from '../dashboard/static-files.js';
 
 export interface HttpApi {
   app: FastifyInstance;
@@ -43,6 +46,8 @@ export function buildHttpApi(backend: Backend, config: HeraldConfig, log: Logger
     return503OnClosing: true,
   });
   app.decorateRequest('apiKey', null);
+  app.decorateRequest('dashboardSession', null);
+  app.decorate('dashboardStore', rolesOf(config).has('api') ? backend.dashboard : null);
   acceptOnlyJson(app);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {
@@ -77,6 +82,10 @@ export function buildHttpApi(backend: Backend, config: HeraldConfig, log: Logger
   domainRoutes(app, ctx);
   suppressionRoutes(app, ctx);
   asmGroupRoutes(app, ctx);
+  queueStatsRoutes(app, ctx);
+  // The dashboard: its sign-in, and its pages, which then use the API above like any client.
+  sessionRoutes(app, ctx);
+  dashboardStaticRoutes(app);
   return {
     app,
     drain() {

@@ -7,6 +7,7 @@ import { PostgresQueue } from './postgres-queue.js';
 import { PostgresEventLog } from './postgres-event-log.js';
 import { PostgresEngagement } from './postgres-engagement.js';
 import { PostgresSecrets } from './postgres-secrets.js';
+import { PostgresDashboard } from './postgres-dashboard.js';
 import { PostgresActivity } from './postgres-activity.js';
 import { PostgresAccounts } from './postgres-accounts.js';
 import { PostgresInbox } from './postgres-inbox.js';
@@ -75,6 +76,7 @@ export async function openPostgresBackend(settings: PostgresSettings, _options: 
     events: new PostgresEventLog(db),
     engagement: new PostgresEngagement(db),
     secrets: new PostgresSecrets(db),
+    dashboard: new PostgresDashboard(db),
     activity: new PostgresActivity(db),
     inbox: new PostgresInbox(db),
     templates: new PostgresTemplates(db),

@@ -9,6 +9,7 @@ import { SqliteQueue } from './sqlite-queue.js';
 import { SqliteEventLog } from './sqlite-event-log.js';
 import { SqliteEngagement } from './sqlite-engagement.js';
 import { SqliteSecrets } from './sqlite-secrets.js';
+import { SqliteDashboard } from './sqlite-dashboard.js';
 import { SqliteActivity } from './sqlite-activity.js';
 import { SqliteAccounts } from './sqlite-accounts.js';
 import { SqliteInbox } from './sqlite-inbox.js';
@@ -62,6 +63,8 @@ export async function openSqliteBackend(dataDir: string, options: OpenBackendOpt
     events: new SqliteEventLog(relaxed.db, relaxed.committer),
     engagement: new SqliteEngagement(durable.db, durable.committer),
     secrets: new SqliteSecrets(durable.db),
+    // Users and sessions: a sign-in the browser was told about survives power loss.
+    dashboard: new SqliteDashboard(durable.db),
     activity: new SqliteActivity(relaxed.db),
     inbox: new SqliteInbox(relaxed.db, relaxed.committer),
     // Templates are configuration: a 201 must survive power loss, like an account or a key.
