@@ -25,3 +25,6 @@ export { classifyFailure } from './delivery/classify-reply.js';
 export { DeliveryError } from './delivery/delivery-error.js';
 export { SCOPES } from './accounts/scopes.js';
 export type { Scope } from './accounts/scopes.js';
+export { addDashboardUser } from './dashboard/users.js';
+export { hashPassword, verifyPassword, SCRYPT_PARAMS } from './dashboard/passwords.js';
+export type { DashboardStore, DashboardUser, DashboardSession } from './dashboard/dashboard-store.js';
