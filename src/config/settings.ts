@@ -114,7 +114,7 @@ export interface HeraldConfig {
   dmarcRua: string | null;
   /** How long a dashboard sign-in lasts, ms. */
   dashboardSessionTtlMs: number;
-  /** Failed dashboard sign-ins per address or client IP that lock it out for the rest of the window. */
+  /** Failed dashboard sign-ins for one address that lock it out for the rest of the window (a client IP: four times as many). */
   dashboardLoginMaxFailures: number;
   /** Window failed dashboard sign-ins are counted in, and the lockout, ms. */
   dashboardLoginWindowMs: number;
@@ -279,7 +279,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'sendingIps', kind: 'nullable-string', default: null, doc: 'IP addresses mail leaves from, comma-separated, listed as `ip4:`/`ip6:` in the suggested SPF record. Unset: none (the record then suggests `mx`).' },
   { key: 'dmarcRua', kind: 'nullable-string', default: null, doc: 'Address DMARC aggregate reports go to in the suggested `_dmarc` record. Unset: `dmarc-reports@<domain>`.' },
   { key: 'dashboardSessionTtlMs', kind: 'integer', default: 12 * HOUR, min: MINUTE, max: 30 * 24 * HOUR, doc: 'How long a dashboard sign-in lasts, ms; the session then expires whatever the activity.' },
-  { key: 'dashboardLoginMaxFailures', kind: 'integer', default: 5, min: 1, max: 1000, doc: 'Failed dashboard sign-ins per address, and per client IP, after which that address or IP is refused (429) for the rest of `dashboardLoginWindowMs`. Counted per process.' },
+  { key: 'dashboardLoginMaxFailures', kind: 'integer', default: 5, min: 1, max: 1000, doc: 'Failed dashboard sign-ins for one address after which it is refused (429) for the rest of `dashboardLoginWindowMs`; a client IP may fail four times as often. Counted per process.' },
   { key: 'dashboardLoginWindowMs', kind: 'integer', default: 15 * MINUTE, min: 1000, max: 24 * HOUR, doc: 'Window failed dashboard sign-ins are counted in, and how long a lockout lasts at most, ms.' },
 ];
 

@@ -29,7 +29,10 @@ function sessionJson(session: DashboardSession, accountName: string) {
 export function sessionRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const { dashboard, accounts } = ctx.backend;
   const { config } = ctx;
-  const limiter = new LoginLimiter(config.dashboardLoginMaxFailures, config.dashboardLoginWindowMs);
+  const byAddress = new LoginLimiter(config.dashboardLoginMaxFailures, config.dashboardLoginWindowMs);
+  // Many people may sign in through one proxy or NAT address: a client IP gets four times the
+  // failures an address does, so one guesser there does not lock the others out as quickly.
+  const byClient = new LoginLimiter(config.dashboardLoginMaxFailures * 4, config.dashboardLoginWindowMs);
   // Expired sessions are removed now and then; until then `findSession` already ignores them.
   let lastSweep = 0;
 
@@ -47,8 +50,7 @@ export function sessionRoutes(app: FastifyInstance, ctx: ApiContext): void {
       throw new HeraldError('HERALD_ERR_INVALID_FIELD', { field: 'password', message: `password must be a string of at most ${MAX_PASSWORD_LENGTH} characters.` });
     }
     const address = email.trim().toLowerCase();
-    const keys = [`email:${address}`, `ip:${request.ip}`];
-    const wait = limiter.lockedFor(keys);
+    const wait = Math.max(byAddress.lockedFor([address]), byClient.lockedFor([request.ip]));
     if (wait > 0) {
       const error = new HeraldError('HERALD_ERR_TOO_MANY_SIGN_INS');
       request.log.warn({ code: error.code }, 'dashboard sign-in refused: locked out');
@@ -60,11 +62,12 @@ export function sessionRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const user = normalised === null ? null : await dashboard.findUserByEmail(normalised);
     const ok = await verifyPassword(password, user?.passwordHash ?? null);
     if (!ok || !user) {
-      limiter.fail(keys);
+      byAddress.fail([address]);
+      byClient.fail([request.ip]);
       request.log.info({ code: 'HERALD_ERR_BAD_CREDENTIALS' }, 'dashboard sign-in failed');
       throw new HeraldError('HERALD_ERR_BAD_CREDENTIALS');
     }
-    limiter.succeed(keys[0]!);
+    byAddress.succeed(address);
     const now = Date.now();
     if (now - lastSweep > 60_000) {
       lastSweep = now;

@@ -212,6 +212,10 @@ test('failed sign-ins lock the address and the client out, with Retry-After', as
     assert.equal(await code(refused), 'HERALD_ERR_TOO_MANY_SIGN_INS');
     const retry = Number(refused.headers.get('retry-after'));
     assert.ok(retry > 0 && retry <= 15 * 60, `Retry-After ${retry}`);
+    // One client guessing across addresses: locked out after four times the per-address limit.
+    const guess = (email: string) => fetch(`${locked.url}/v1/dashboard/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: 'guess' }) });
+    for (let i = 0; i < 6; i++) assert.equal((await guess(`user${i}@example.com`)).status, 401);
+    assert.equal((await guess('someone-else@example.com')).status, 429);
   } finally {
     await locked.close();
   }
