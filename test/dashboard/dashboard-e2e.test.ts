@@ -204,6 +204,39 @@ describe('dashboard in a browser', () => {
     }
   });
 
+  test('the webhooks and SLOs pages show the documented shapes once the server has them', async () => {
+    // Stand-ins for endpoints this server does not have yet, in SendGrid's Event Webhook shape and
+    // the shape GET /v1/slos is specified with.
+    await page.route('**/v3/user/webhooks/event/settings/all', (route) =>
+      route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ max_allowed: 5, webhooks: [{ id: 'wh-1', url: 'https://hooks.example.com/herald', enabled: true, delivered: true, bounce: true, open: false }] }) }),
+    );
+    await page.route('**/v1/slos', (route) =>
+      route.fulfill({
+        status: 200,
+        contentType: 'application/json',
+        body: JSON.stringify({
+          slos: [
+            { name: 'accept latency', objective: 0.999, window: '30d', errorBudgetRemaining: 0.82, burnRates: { '1h': 0.4, '6h': 0.7 }, alerts: [] },
+            { name: 'delivery within 5 min', objective: 0.99, window: '30d', errorBudgetRemaining: 0.12, burnRates: { '1h': 14.2, '6h': 6.1 }, alerts: [{ name: 'fast burn', severity: 'page', firing: true }] },
+          ],
+        }),
+      }),
+    );
+    try {
+      await page.goto(`${herald.url}/dashboard/#/webhooks`);
+      await page.waitForSelector('text=https://hooks.example.com/herald');
+      assert.match((await page.textContent('.card >> text=Events:'))!, /delivered, bounce/);
+      await shoot(page, 'webhooks-with-data');
+      await page.goto(`${herald.url}/dashboard/#/slos`);
+      await page.waitForSelector('text=delivery within 5 min');
+      assert.match((await page.textContent('ul.alerts'))!, /fast burn/);
+      await shoot(page, 'slos-with-data');
+    } finally {
+      await page.unroute('**/v3/user/webhooks/event/settings/all');
+      await page.unroute('**/v1/slos');
+    }
+  });
+
   test('a state-changing request with the session but without the CSRF token is refused', async () => {
     await page.goto(`${herald.url}/dashboard/#/suppressions`);
     const answers = await page.evaluate(async () => {

@@ -11,7 +11,7 @@ interface Slo {
 }
 
 /** An objective given as 0.999 or 99.9: shown as a percentage. */
-const percent = (v: number) => `${(v <= 1 ? v * 100 : v).toFixed(v <= 1 && v * 100 % 1 !== 0 ? 2 : 1)}%`;
+const percent = (v: number) => `${(v <= 1 ? v * 100 : v).toFixed(3).replace(/\.?0+$/, '')}%`;
 
 export function Slos() {
   const state = useLoad(() => api<{ slos: Slo[] }>('/v1/slos'), []);
