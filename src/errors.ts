@@ -9,6 +9,10 @@ export const ERROR_CATALOGUE = {
     message: 'The provided authorization grant is invalid, expired, or revoked',
   },
   HERALD_ERR_FORBIDDEN: { status: 403, message: 'access forbidden' },
+  HERALD_ERR_BAD_CREDENTIALS: { status: 401, message: 'The email address or password is not correct.' },
+  HERALD_ERR_CSRF: { status: 403, message: 'This request needs the X-CSRF-Token header of the signed-in session.' },
+  HERALD_ERR_TOO_MANY_SIGN_INS: { status: 429, message: 'Too many failed sign-ins; wait before trying again.' },
+  HERALD_ERR_DUPLICATE_USER: { status: 400, message: 'A dashboard user with this email address already exists.' },
   HERALD_ERR_NOT_FOUND: { status: 404, message: 'resource not found' },
   HERALD_ERR_PAYLOAD_TOO_LARGE: {
     status: 413,

@@ -92,7 +92,7 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
       }
       if (account) {
         firstApiKey = (await createApiKey(backend.accounts, account.id, 'initial full-access key', [...SCOPES])).apiKey;
-        log.info({ accountId: account.id }, 'created the default account and its first API key');
+        log.info({ accountId: account.id }, 'created the default account and its first API key; dashboard users: herald users add <email> --account default');
       }
     }
   } catch (error) {

@@ -46,3 +46,6 @@ export type { PayloadSigner } from './ops/slo/alert-signer.js';
 export type { AccountLimitStore, AccountLimits, LimitUse } from './accounts/account-limits.js';
 export { forecast } from './ops/capacity.js';
 export type { CapacityReport, CapacitySample, DestinationForecast } from './ops/capacity.js';
+export { addDashboardUser } from './dashboard/users.js';
+export { hashPassword, verifyPassword, SCRYPT_PARAMS } from './dashboard/passwords.js';
+export type { DashboardStore, DashboardUser, DashboardSession } from './dashboard/dashboard-store.js';

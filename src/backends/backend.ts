@@ -8,6 +8,7 @@ import type { InstanceSecrets } from '../ops/signing-keys.js';
 import type { CaptureInbox } from '../delivery/capture-inbox.js';
 import type { TemplateStore } from '../message/template-store.js';
 import type { DomainStore } from '../domains/domain-store.js';
+import type { DashboardStore } from '../dashboard/dashboard-store.js';
 import type { SuppressionStore } from '../suppressions/suppression-store.js';
 import type { TrackingSettingsStore } from '../tracking/tracking-settings.js';
 import type { WebhookStore } from '../webhooks/webhook-store.js';
@@ -39,6 +40,8 @@ export interface Backend {
   readonly stats: StatsStore;
   /** SLO counts per minute and firing SLO alerts, shared by every process on the store. */
   readonly slos: SloStore;
+  /** Dashboard users and their sessions. */
+  readonly dashboard: DashboardStore;
   /**
    * Per-destination rate limits shared by every process on this store; null when one process is
    * all there is (SQLite), where the delivery worker's own token buckets are exact.

@@ -12,6 +12,7 @@ import { migrateCommand } from './migrate-command.js';
 import { configCommand } from './config-command.js';
 import { sloCommand } from './slo-command.js';
 import { capacityCommand } from './capacity-command.js';
+import { usersCommand } from './users-command.js';
 
 const USAGE = `herald: email delivery with a SendGrid v3 compatible API
 
@@ -22,6 +23,8 @@ Usage:
   herald accounts create --name NAME
   herald accounts list
   herald accounts limits [--account NAME] [--requests-per-minute N|default] [--messages-per-day N|default] [--json]
+  herald users add EMAIL [--account NAME]      a dashboard user (/dashboard/); asks for the password or reads it from stdin
+  herald users list [--account NAME]
   herald send --to ADDRESS --subject TEXT (--text TEXT | --html HTML) [--from ADDRESS]
   herald inbox [list] [--to ADDRESS] [--limit N]
   herald inbox show ID
@@ -89,6 +92,8 @@ async function main(argv: string[]): Promise<number> {
       return startCommand(config);
     case 'keys':
       return keysCommand(config, sub, flags);
+    case 'users':
+      return usersCommand(config, sub, rest, flags);
     case 'accounts':
       return accountsCommand(config, sub, flags, rest);
     case 'send':

@@ -81,6 +81,10 @@ function banner(url: string, config: HeraldConfig, firstApiKey: string | null): 
       '',
       `  export HERALD_API_KEY=${firstApiKey}`,
       '',
+      `The dashboard is at ${url}/dashboard/; make yourself a user to sign in with (asks for a password):`,
+      '',
+      '  npx herald users add you@example.com --account default',
+      '',
     );
   } else {
     lines.push('Use an API key you created earlier, or make one: npx herald keys create --name NAME', '');

@@ -175,6 +175,12 @@ export interface HeraldConfig {
   sloFlushMs: number;
   /** How often SLOs are evaluated and alerts fired or cleared, ms. */
   sloEvaluateMs: number;
+  /** How long a dashboard sign-in lasts, ms. */
+  dashboardSessionTtlMs: number;
+  /** Failed dashboard sign-ins for one address that lock it out for the rest of the window (a client IP: four times as many). */
+  dashboardLoginMaxFailures: number;
+  /** Window failed dashboard sign-ins are counted in, and the lockout, ms. */
+  dashboardLoginWindowMs: number;
 }
 
 /** Limits for one destination; what is left out keeps the default. */
@@ -391,6 +397,9 @@ export const SETTINGS: readonly Setting[] = [
   },
   { key: 'sloFlushMs', kind: 'integer', default: 5000, min: 100, max: MINUTE, doc: 'How often each process adds its SLO counts to the store, ms (one batched write, never one per request).' },
   { key: 'sloEvaluateMs', kind: 'integer', default: 30 * 1000, min: 1000, max: 10 * MINUTE, doc: 'How often SLOs are evaluated and alerts fired or cleared, ms.' },
+  { key: 'dashboardSessionTtlMs', kind: 'integer', default: 12 * HOUR, min: MINUTE, max: 30 * 24 * HOUR, doc: 'How long a dashboard sign-in lasts, ms; the session then expires whatever the activity.' },
+  { key: 'dashboardLoginMaxFailures', kind: 'integer', default: 5, min: 1, max: 1000, doc: 'Failed dashboard sign-ins for one address after which it is refused (429) for the rest of `dashboardLoginWindowMs`; a client IP may fail four times as often. Counted per process.' },
+  { key: 'dashboardLoginWindowMs', kind: 'integer', default: 15 * MINUTE, min: 1000, max: 24 * HOUR, doc: 'Window failed dashboard sign-ins are counted in, and how long a lockout lasts at most, ms.' },
 ];
 
 /** `smtpRelayTlsVerify` → `HERALD_SMTP_RELAY_TLS_VERIFY`. */

@@ -28,6 +28,9 @@ import type { SloMonitor } from '../ops/slo/slo-monitor.js';
 import { SloEvaluator } from '../ops/slo/slo-evaluator.js';
 import { sloList } from '../ops/slo/slo-definitions.js';
 import { loadAlertSigningKey } from '../ops/slo/alert-signer.js';
+import { sessionRoutes } from '../dashboard/session-routes.js';
+import { queueStatsRoutes } from '../dashboard/queue-stats-route.js';
+import { dashboardStaticRoutes } from '../dashboard/static-files.js';
 
 export interface HttpApi {
   app: FastifyInstance;
@@ -62,6 +65,8 @@ export function buildHttpApi(backend: Backend, config: HeraldConfig, log: Logger
     ...(config.trustProxy !== null ? { trustProxy: trustProxyOption(config.trustProxy) } : {}),
   });
   app.decorateRequest('apiKey', null);
+  app.decorateRequest('dashboardSession', null);
+  app.decorate('dashboardStore', rolesOf(config).has('api') ? backend.dashboard : null);
   acceptOnlyJson(app);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {
@@ -130,6 +135,10 @@ export function buildHttpApi(backend: Backend, config: HeraldConfig, log: Logger
           publicKey: async () => (await loadAlertSigningKey(backend.secrets)).publicKey,
         },
   );
+  queueStatsRoutes(app, ctx);
+  // The dashboard: its sign-in, and its pages, which then use the API above like any client.
+  sessionRoutes(app, ctx);
+  dashboardStaticRoutes(app);
   return {
     app,
     drain() {

@@ -86,7 +86,8 @@ export interface MessageQueue {
   release(owner: string | null): Promise<number>;
   /** Epoch ms of the next message to become ready, null when the queue is empty. */
   nextReadyAt(): Promise<number | null>;
-  depth(): Promise<QueueDepth>;
+  /** How many messages are queued: all of them, or one account's (for its dashboard). */
+  depth(accountId?: string): Promise<QueueDepth>;
   /** The depth of every destination with queued messages, deepest first. */
   destinationDepths(): Promise<DestinationDepth[]>;
   /** Queued messages, oldest first. */

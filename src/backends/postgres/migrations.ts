@@ -344,4 +344,28 @@ export const POSTGRES_MIGRATIONS: readonly { id: number; name: string; sql: stri
       );
     `,
   },
+  {
+    id: 12,
+    name: 'dashboard users and sessions; the queue by account',
+    sql: `
+      CREATE TABLE dashboard_users (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id),
+        email TEXT NOT NULL UNIQUE,
+        password_hash TEXT NOT NULL,
+        created_at BIGINT NOT NULL
+      );
+      CREATE INDEX dashboard_users_account ON dashboard_users(account_id);
+      CREATE TABLE dashboard_sessions (
+        id_hash TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES dashboard_users(id) ON DELETE CASCADE,
+        account_id TEXT NOT NULL,
+        csrf_token TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+      );
+      CREATE INDEX dashboard_sessions_expiry ON dashboard_sessions(expires_at);
+      CREATE INDEX queue_account ON queue(account_id, created_at);
+    `,
+  },
 ];

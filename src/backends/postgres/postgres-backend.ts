@@ -9,6 +9,7 @@ import { PostgresEngagement } from './postgres-engagement.js';
 import { PostgresSecrets } from './postgres-secrets.js';
 import { PostgresTrackingSettings } from './postgres-tracking-settings.js';
 import { PostgresSlos } from './postgres-slos.js';
+import { PostgresDashboard } from './postgres-dashboard.js';
 import { PostgresActivity } from './postgres-activity.js';
 import { PostgresAccounts } from './postgres-accounts.js';
 import { PostgresInbox } from './postgres-inbox.js';
@@ -84,6 +85,7 @@ export async function openPostgresBackend(settings: PostgresSettings, _options: 
     trackingSettings: new PostgresTrackingSettings(db),
     // Counts are measurements: no wait for the WAL flush, like the queue's outcomes.
     slos: new PostgresSlos(new PgDatabase(relaxedPool)),
+    dashboard: new PostgresDashboard(db),
     activity: new PostgresActivity(db),
     inbox: new PostgresInbox(db),
     templates: new PostgresTemplates(db),

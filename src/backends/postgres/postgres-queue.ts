@@ -293,10 +293,10 @@ export class PostgresQueue implements MessageQueue {
     return (await this.db.query<{ at: number | null }>('SELECT MIN(ready_at) AS at FROM queue'))[0]!.at;
   }
 
-  async depth(): Promise<QueueDepth> {
+  async depth(accountId?: string): Promise<QueueDepth> {
     const [row] = await this.db.query<{ ready: number | null; scheduled: number | null; leased: number | null; oldest: number | null }>(
-      `SELECT ${DEPTH_COLUMNS} FROM queue`,
-      [Date.now()],
+      accountId === undefined ? `SELECT ${DEPTH_COLUMNS} FROM queue` : `SELECT ${DEPTH_COLUMNS} FROM queue WHERE account_id = $2`,
+      accountId === undefined ? [Date.now()] : [Date.now(), accountId],
     );
     return { ready: row!.ready ?? 0, scheduled: row!.scheduled ?? 0, leased: row!.leased ?? 0, oldestCreatedAt: row!.oldest };
   }

@@ -397,4 +397,31 @@ export const SQLITE_MIGRATIONS: readonly { id: number; name: string; sql: string
       ) WITHOUT ROWID;
     `,
   },
+  {
+    id: 15,
+    name: 'dashboard users and sessions; the queue by account',
+    sql: `
+      -- Email is unique across the installation: signing in names no account.
+      CREATE TABLE dashboard_users (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id),
+        email TEXT NOT NULL UNIQUE,
+        password_hash TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX dashboard_users_account ON dashboard_users(account_id);
+      -- Keyed by the SHA-256 of the cookie's id: a copy of the table opens no browser session.
+      CREATE TABLE dashboard_sessions (
+        id_hash TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES dashboard_users(id) ON DELETE CASCADE,
+        account_id TEXT NOT NULL,
+        csrf_token TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE INDEX dashboard_sessions_expiry ON dashboard_sessions(expires_at);
+      -- An account's queue depth (GET /v1/queue/stats) without scanning every account's messages.
+      CREATE INDEX queue_account ON queue(account_id, created_at);
+    `,
+  },
 ];

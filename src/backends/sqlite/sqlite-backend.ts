@@ -11,6 +11,7 @@ import { SqliteEngagement } from './sqlite-engagement.js';
 import { SqliteSecrets } from './sqlite-secrets.js';
 import { SqliteTrackingSettings } from './sqlite-tracking-settings.js';
 import { SqliteSlos } from './sqlite-slos.js';
+import { SqliteDashboard } from './sqlite-dashboard.js';
 import { SqliteActivity } from './sqlite-activity.js';
 import { SqliteAccounts } from './sqlite-accounts.js';
 import { SqliteAccountLimits } from './sqlite-account-limits.js';
@@ -75,6 +76,8 @@ export async function openSqliteBackend(dataDir: string, options: OpenBackendOpt
     // Settings, like templates: a 200 to a PATCH must survive power loss.
     trackingSettings: new SqliteTrackingSettings(durable.db),
     slos: new SqliteSlos(relaxed.db, relaxed.committer),
+    // Users and sessions: a sign-in the browser was told about survives power loss.
+    dashboard: new SqliteDashboard(durable.db),
     activity: new SqliteActivity(relaxed.db),
     inbox: new SqliteInbox(relaxed.db, relaxed.committer),
     // Templates are configuration: a 201 must survive power loss, like an account or a key.

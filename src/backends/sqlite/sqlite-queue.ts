@@ -108,6 +108,12 @@ export class SqliteQueue implements MessageQueue {
           SUM(CASE WHEN lease_owner IS NOT NULL THEN 1 ELSE 0 END) AS leased,
           MIN(created_at) AS oldest
         FROM queue`),
+      accountDepth: db.prepare(`SELECT
+          SUM(CASE WHEN lease_owner IS NULL AND ready_at <= @now THEN 1 ELSE 0 END) AS ready,
+          SUM(CASE WHEN lease_owner IS NULL AND ready_at > @now THEN 1 ELSE 0 END) AS scheduled,
+          SUM(CASE WHEN lease_owner IS NOT NULL THEN 1 ELSE 0 END) AS leased,
+          MIN(created_at) AS oldest
+        FROM queue WHERE account_id = @account`),
     };
   }
 
@@ -224,8 +230,9 @@ export class SqliteQueue implements MessageQueue {
     return (this.stmt.nextReady.get() as { at: number | null }).at;
   }
 
-  async depth(): Promise<QueueDepth> {
-    const row = this.stmt.depth.get({ now: Date.now() }) as { ready: number | null; scheduled: number | null; leased: number | null; oldest: number | null };
+  async depth(accountId?: string): Promise<QueueDepth> {
+    const now = Date.now();
+    const row = (accountId === undefined ? this.stmt.depth.get({ now }) : this.stmt.accountDepth.get({ now, account: accountId })) as { ready: number | null; scheduled: number | null; leased: number | null; oldest: number | null };
     return { ready: row.ready ?? 0, scheduled: row.scheduled ?? 0, leased: row.leased ?? 0, oldestCreatedAt: row.oldest };
   }
 

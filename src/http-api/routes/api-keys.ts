@@ -27,6 +27,11 @@ export function apiKeyRoutes(app: FastifyInstance, ctx: ApiContext): void {
     return reply.status(201).send({ api_key: created.apiKey, api_key_id: created.record.id, name, scopes });
   });
 
+  // SendGrid's "Retrieve a list of scopes for which this user has access": what a new key may hold.
+  app.get('/v3/scopes', { onRequest: requireScope(accounts, 'api_keys.read') }, async (request) => {
+    return { scopes: request.apiKey!.scopes };
+  });
+
   app.get('/v3/api_keys', { onRequest: requireScope(accounts, 'api_keys.read') }, async (request) => {
     const keys = await accounts.listApiKeys(accountOf(request));
     return { result: keys.map((k) => ({ api_key_id: k.id, name: k.name })) };
