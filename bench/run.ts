@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { measureCeiling } from './ceiling.js';
@@ -86,8 +87,9 @@ async function activityRun(): Promise<void> {
   const section = `${ACTIVITY_HEADING}
 
 Command: \`BENCH_ACTIVITY=only BENCH_ACTIVITY_EVENTS=${ACTIVITY_EVENTS} BENCH_ACTIVITY_ROUNDS=${ACTIVITY_ROUNDS} npm run bench\`,
-${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), shared with other
-work while it ran (figures are from a busy machine).
+${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), load average
+${(os.loadavg()[0] ?? 0).toFixed(1)} when the requests began. Seeding is timed once, when the store is first made (here while the machine was
+shared with other work), and reused after.
 
 - **Store**: an embedded (SQLite) data directory seeded with ${fmt(s.events)} events of ${fmt(s.messages)} messages to
   ${fmt(s.recipients)} recipients over 45 days, 90% of them in the account queried (\`bench/activity-seed.ts\`:

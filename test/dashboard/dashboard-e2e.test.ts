@@ -60,6 +60,17 @@ describe('dashboard in a browser', () => {
   });
 
   test('the overview charts the server stats for the chosen range', async () => {
+    // Mail to chart: forty messages through the API, delivered into the capture inbox and counted.
+    const sent = await herald.api('/v3/mail/send', {
+      method: 'POST',
+      json: mailBody({ personalizations: Array.from({ length: 40 }, (_, i) => ({ to: [{ email: `news${i}@example.org` }] })) }),
+    });
+    assert.equal(sent.status, 202);
+    await eventually(async () => {
+      const d = await herald.backend.queue.depth();
+      return d.ready + d.scheduled + d.leased === 0;
+    }, 20_000, 'the forty messages delivered');
+    await herald.stats!.catchUp();
     await page.goto(`${herald.url}/dashboard/#/overview`);
     await page.reload();
     await page.waitForSelector('.chart canvas');

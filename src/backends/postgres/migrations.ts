@@ -368,4 +368,21 @@ export const POSTGRES_MIGRATIONS: readonly { id: number; name: string; sql: stri
       CREATE INDEX queue_account ON queue(account_id, created_at);
     `,
   },
+  {
+    id: 13,
+    name: 'activity index ordered as Email Activity lists',
+    sql: `
+      -- As SQLite's migration 16: the index in the order of ORDER BY last_event_time DESC, id
+      -- COLLATE "C", so a listing stops after its LIMIT rows instead of sorting its time range.
+      DROP INDEX messages_account_time;
+      CREATE INDEX messages_account_time ON messages(account_id, last_event_time DESC, id COLLATE "C");
+    `,
+  },
+  {
+    id: 14,
+    name: 'activity index by status',
+    sql: `
+      CREATE INDEX messages_account_status_time ON messages(account_id, status, last_event_time DESC, id COLLATE "C");
+    `,
+  },
 ];

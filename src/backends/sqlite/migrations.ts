@@ -424,4 +424,29 @@ export const SQLITE_MIGRATIONS: readonly { id: number; name: string; sql: string
       CREATE INDEX queue_account ON queue(account_id, created_at);
     `,
   },
+  {
+    id: 16,
+    name: 'activity index ordered as Email Activity lists',
+    sql: `
+      -- Email Activity lists newest first with the id as tie-break (ORDER BY last_event_time DESC,
+      -- id). With the id in the index a query walks it in that order and stops after its LIMIT
+      -- rows, instead of sorting every message of the time range it filters.
+      DROP INDEX messages_account_time;
+      CREATE INDEX messages_account_time ON messages(account_id, last_event_time DESC, id);
+      DELETE FROM sqlite_stat1 WHERE tbl = 'messages' AND idx = 'messages_account_time';
+      INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES ('messages', 'messages_account_time', '1000000 100000 2 1');
+      ANALYZE sqlite_schema;
+    `,
+  },
+  {
+    id: 17,
+    name: 'activity index by status',
+    sql: `
+      -- status = ... AND last_event_time BETWEEN ...: Email Activity's most common filter. By time
+      -- alone a rare status means walking a whole day of messages to find a page of them.
+      CREATE INDEX messages_account_status_time ON messages(account_id, status, last_event_time DESC, id);
+      INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES ('messages', 'messages_account_status_time', '1000000 100000 30000 2 1');
+      ANALYZE sqlite_schema;
+    `,
+  },
 ];
