@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { eventually, mailBody, startTestHerald, tempDataDir } from '../support/test-herald.js';
+import { promtoolCheck } from '../support/promtool.js';
 
 interface SloJson {
   name: string;
@@ -111,19 +111,6 @@ test('bad input to /v1/slos gets a precise 4xx', async (t) => {
   assert.equal(ok.status, 200);
   assert.equal(((await ok.json()) as SloJson).name, 'api-availability');
 });
-
-/** Runs Debian's promtool on the exposition text; its lint findings fail the test. */
-function promtoolCheck(text: string): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.env.PROMTOOL ?? 'promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let output = '';
-    proc.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    proc.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    proc.on('error', (error) => reject(new Error(`promtool is needed (apt-get install prometheus, as .ci/run does): ${error.message}`)));
-    proc.on('close', (code) => resolve({ code, output }));
-    proc.stdin.end(text);
-  });
-}
 
 test('/metrics shows error budget and burn rate per SLO and window, and promtool accepts it', async (t) => {
   const herald = await startTestHerald();

@@ -1,20 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { eventually, mailBody, startTestHerald } from '../support/test-herald.js';
-
-/** Runs Debian's promtool on the exposition text; its lint findings fail the test. */
-function promtoolCheck(text: string): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.env.PROMTOOL ?? 'promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let output = '';
-    proc.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    proc.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    proc.on('error', (error) => reject(new Error(`promtool is needed (apt-get install prometheus, as .ci/run does): ${error.message}`)));
-    proc.on('close', (code) => resolve({ code, output }));
-    proc.stdin.end(text);
-  });
-}
+import { promtoolCheck } from '../support/promtool.js';
 
 test('/metrics counts requests, outcomes and latency with bounded labels, and promtool accepts it', async (t) => {
   const herald = await startTestHerald();
