@@ -121,7 +121,7 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
     await backend.close();
     throw error;
   }
-  const metrics = new HeraldMetrics({ queue: backend.queue, configVersion: () => live.configVersion, slo: slo.recorder });
+  const metrics = new HeraldMetrics({ queue: backend.queue, events: backend.events, configVersion: () => live.configVersion, slo: slo.recorder });
   slo.registerMetrics(metrics.registry);
   const metered: Backend = { ...backend, queue: metrics.meter(backend.queue) };
   const returnPaths = config.returnPathDomain ? new ReturnPaths(signing, config.returnPathDomain) : null;

@@ -1,3 +1,4 @@
+import type { EventLog } from '../events/event-log.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AcceptedRequest } from '../message/mail-request.js';
 import type { DeferredEvent, FinalEvent } from '../events/event.js';
@@ -70,7 +71,7 @@ export class HeraldMetrics {
   /** Where SLO events are counted: the same enqueue and outcomes these metrics count. */
   private readonly slo: SloRecorder | undefined;
 
-  constructor(options: { queue?: MessageQueue; configVersion?: () => number; process?: boolean; slo?: SloRecorder } = {}) {
+  constructor(options: { queue?: MessageQueue; events?: Pick<EventLog, 'head'>; configVersion?: () => number; process?: boolean; slo?: SloRecorder } = {}) {
     this.slo = options.slo;
     if (options.process !== false) {
       collectDefaultMetrics({ register: this.registry, prefix: 'herald_' });
@@ -135,6 +136,14 @@ export class HeraldMetrics {
           for (const [destination, seconds] of perDestination((await read())[1], oldestOf)) this.set({ destination }, seconds);
         },
       });
+    }
+    const events = options.events;
+    if (events) {
+      // The log's last position: every event ever appended (the log is never trimmed), so its
+      // rate is the event rate and its value what the log holds.
+      new Gauge({ name: 'herald_event_log_events', help: 'Events appended to the event log so far (its size in events).', registers: [this.registry], async collect() {
+        this.set(await events.head());
+      } });
     }
     if (options.configVersion) {
       const read = options.configVersion;

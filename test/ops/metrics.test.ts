@@ -26,6 +26,9 @@ test('/metrics counts requests, outcomes and latency with bounded labels, and pr
   assert.match(text, /herald_accept_duration_seconds_count\{status_class="2xx"\} 1/);
   assert.match(text, /herald_accept_to_delivered_seconds_count\{destination_class="other"\} 1/);
   assert.match(text, /herald_smtp_replies_total\{class="2xx"\} 3/);
+  // Three processed and three delivered events at least (the log holds only what happened here).
+  const logged = Number(/^herald_event_log_events (\d+)$/m.exec(text)?.[1]);
+  assert.ok(logged >= 6, `event log size ${logged}`);
   assert.match(text, /herald_queue_messages\{state="ready"\} 0/);
   assert.match(text, /herald_queue_oldest_age_seconds 0/);
   assert.match(text, /herald_config_version 0/);
