@@ -183,7 +183,10 @@ export async function startHerald(options: StartHeraldOptions = {}): Promise<Run
     try {
       inboundPort = await inbound.listen(config.inboundPort);
     } catch (error) {
+      await stats?.stop();
       await worker.stop();
+      await webhooks?.stop(0);
+      await slo.stop();
       await relay?.relay.stop();
       await relay?.close();
       await http.app.close();
