@@ -164,6 +164,9 @@ describe('queue stats and scopes', () => {
   test('GET /v3/scopes lists what the caller holds', async () => {
     const key = await herald.newKey(['api_keys.read', 'mail.send']);
     assert.deepEqual(await (await herald.api('/v3/scopes', { key })).json(), { scopes: ['api_keys.read', 'mail.send'] });
+    assert.equal((await fetch(`${herald.url}/v3/scopes`)).status, 401);
+    assert.equal((await fetch(`${herald.url}/v3/scopes`, { headers: { authorization: 'Bearer SG.forged.key' } })).status, 401);
+    assert.equal((await herald.api('/v3/scopes', { key: await herald.newKey(['mail.send']) })).status, 403);
   });
 });
 
