@@ -15,7 +15,7 @@ import type { DomainStore } from '../domains/domain-store.js';
 import { signMessage } from '../domains/dkim-sign.js';
 import { signingKeysFor } from '../domains/signing-keys.js';
 import { classifyFailure, isSessionFailure } from './classify-reply.js';
-import type { Transport } from './transport.js';
+import type { SendResult, Transport } from './transport.js';
 import type { ReturnPaths } from '../inbound/return-path.js';
 import type { Tracker } from '../tracking/tracker.js';
 import type { ComposeTracking } from '../message/compose.js';
@@ -28,6 +28,8 @@ import type { ComposeTracking } from '../message/compose.js';
 export class DeliveryWorker {
   readonly owner = `worker-${process.pid}-${randomBytes(4).toString('hex')}`;
   private readonly inFlight = new Map<string, Promise<void>>();
+  /** Of `inFlight`, the messages past their server, whose outcome is being written. */
+  private recording = 0;
   /** Destinations with queued messages and when each may next have one ready (epoch ms). */
   private readonly waiting = new Map<string, number>();
   /** Where the next scheduling round starts in `waiting`, so no destination always goes first. */
@@ -119,7 +121,7 @@ export class DeliveryWorker {
       let claimed = 0;
       try {
         if (Date.now() - this.lastScan >= this.config.deliveryPollMs) await this.scan();
-        const room = this.config.deliveryConcurrency - this.inFlight.size;
+        const room = this.room();
         if (room >= batch || (room > 0 && this.inFlight.size === 0)) {
           const round = await this.claimRound(room);
           claimed = round.claimed;
@@ -136,9 +138,19 @@ export class DeliveryWorker {
         else this.log.debug({ err: error, failures: this.failures }, 'claim failed again');
         wakeAt = Date.now() + Math.min(5000, this.config.deliveryPollMs * 2 ** Math.min(this.failures, 10));
       }
-      const room = this.config.deliveryConcurrency - this.inFlight.size;
-      if (claimed === 0 || room < batch) await this.idle(wakeAt);
+      if (claimed === 0 || this.room() < batch) await this.idle(wakeAt);
     }
+  }
+
+  /**
+   * Messages that may be claimed now. A message whose server has answered only waits for its
+   * outcome to be written: it holds no connection and no composed copy, so it does not count
+   * against `deliveryConcurrency`, up to four times that many (then a store falling behind holds
+   * new claims back).
+   */
+  private room(): number {
+    const recording = Math.min(this.recording, this.config.deliveryConcurrency * RECORDING_FACTOR);
+    return this.config.deliveryConcurrency - (this.inFlight.size - recording);
   }
 
   /** Reads which destinations have queued messages (all processes' work, scheduled and retried). */
@@ -167,6 +179,12 @@ export class DeliveryWorker {
         if (retryAt !== null) wakeAt = Math.min(wakeAt, retryAt);
         continue;
       }
+      // A claim is a transaction: while the destination is busy, wait until a quarter of its
+      // slots are free and claim them together rather than one transaction per finished message.
+      // Its connections keep the messages already claimed going meanwhile; a finishing one wakes
+      // the loop.
+      const busy = this.shaper.inFlight(destination);
+      if (busy > 0 && this.shaper.shapeOf(destination).maxInFlight - busy < this.shaper.claimGroup(destination)) continue;
       let limit = Math.min(allowed, left);
       const rate = this.shaper.shapeOf(destination).messagesPerSecond;
       if (this.rates && rate > 0) {
@@ -231,19 +249,35 @@ export class DeliveryWorker {
   }
 
   private async deliver(claim: ClaimedMessage, destination: string): Promise<void> {
-    let health: AttemptHealth = 'not-attempted';
-    try {
-      health = await this.attempt(claim);
-    } finally {
+    let left = false;
+    let recording = false;
+    // The destination's slot is given back as soon as its server is done with the message, so
+    // the next message starts while this one's outcome is still being written.
+    const leave = (health: AttemptHealth): void => {
+      if (left) return;
+      left = true;
+      recording = true;
+      this.recording++;
       const opened = this.shaper.finished(destination, health);
       if (opened) {
         this.log.warn({ destination, failures: opened.failures, pausedUntil: new Date(opened.until).toISOString() }, 'destination paused: its servers keep failing to take connections');
       }
+      this.poke();
+    };
+    let health: AttemptHealth = 'not-attempted';
+    try {
+      health = await this.attempt(claim, leave);
+    } finally {
+      leave(health);
+      if (recording) this.recording--;
     }
   }
 
-  /** One delivery attempt; says whether the destination's server answered. */
-  private async attempt(claim: ClaimedMessage): Promise<AttemptHealth> {
+  /**
+   * One delivery attempt; says whether the destination's server answered, and tells `leave` so
+   * the moment the exchange with it ends.
+   */
+  private async attempt(claim: ClaimedMessage, leave: (health: AttemptHealth) => void): Promise<AttemptHealth> {
     const { message, request } = claim;
     const attempt = claim.attempts + 1;
     // Keyed by the ids an operator searches by: the message, the HTTP request it came in with
@@ -289,6 +323,7 @@ export class DeliveryWorker {
       log.warn({ err: error }, 'bounced: could not compose');
       return 'not-attempted';
     }
+    let result: SendResult;
     try {
       // DKIM (RFC 6376) with the keys of the account's verified domain for the From address, if
       // any. A failure here (e.g. sealed keys without their key) defers: the message is not lost.
@@ -297,23 +332,32 @@ export class DeliveryWorker {
       // to it (src/inbound). No Return-Path header is written: the receiving MTA adds it from
       // MAIL FROM at final delivery (RFC 5321 §4.4).
       const from = this.returnPaths?.addressFor(message.id) ?? message.fromEmail;
-      const result = await this.transport.send({
+      result = await this.transport.send({
         accountId: message.accountId,
         messageId: message.id,
         envelope: { from, to: message.recipient },
         raw,
       });
-      const event: DeliveredEvent = { ...base, type: 'delivered', id: newEventId(), timestamp: Date.now(), response: result.response, attempt, mxServer: result.mxServer };
-      await this.queue.complete(this.owner, event);
-      log.debug({ response: result.response }, 'delivered');
-      return 'answered';
     } catch (error) {
+      const health: AttemptHealth = isSessionFailure(error) ? 'session-failure' : error instanceof DeliveryError && error.replyCode !== null ? 'answered' : 'not-attempted';
+      leave(health);
       await this.recordFailure(claim, error, attempt, log).catch((e: unknown) => {
         // The lease runs out and the message is claimed again: nothing is lost.
         log.error({ err: e }, 'could not record the outcome of an attempt');
       });
-      return isSessionFailure(error) ? 'session-failure' : error instanceof DeliveryError && error.replyCode !== null ? 'answered' : 'not-attempted';
+      return health;
     }
+    leave('answered');
+    const event: DeliveredEvent = { ...base, type: 'delivered', id: newEventId(), timestamp: Date.now(), response: result.response, attempt, mxServer: result.mxServer };
+    try {
+      await this.queue.complete(this.owner, event);
+    } catch (error) {
+      // The lease runs out and the message is sent again: a duplicate, never a loss.
+      log.error({ err: error }, 'delivered, but could not record it; the message will be sent again');
+      return 'answered';
+    }
+    log.debug({ response: result.response }, 'delivered');
+    return 'answered';
   }
 
   /**
@@ -398,6 +442,9 @@ export class DeliveryWorker {
     }
   }
 }
+
+/** Messages being recorded that do not count against `deliveryConcurrency`, per slot of it. */
+const RECORDING_FACTOR = 4;
 
 /** How often a delivery process says it is alive in cluster mode, ms; it counts for three of these. */
 const PEER_BEAT_MS = 2000;
