@@ -1,12 +1,15 @@
 import type { Logger } from 'pino';
-import type { ActivityStore, EventLog, MessageSummary } from '../events/event-log.js';
+import type { ActivityStore, EventLog } from '../events/event-log.js';
 import type { HeraldEvent } from '../events/event.js';
 import { metricsOf } from './metrics.js';
 import { mailboxProviderOf } from './mailbox-providers.js';
 import { dayOf, type ProjectionLease, type StatsStore, type StatsTally } from './stats-store.js';
 
 export interface StatsProjectorOptions {
-  /** Events read and counted per transaction. @defaultValue 2000 */
+  /**
+   * Events read and counted per transaction. @defaultValue 500: a batch runs on the event loop,
+   * so a small one keeps SMTP replies and HTTP requests from waiting behind it.
+   */
   batch?: number;
   /** Wait between reads once caught up, ms. @defaultValue 500 */
   idleMs?: number;
@@ -31,6 +34,8 @@ export class StatsProjector {
   private turn: Promise<unknown> = Promise.resolve();
   /** Events counted by this projector since it was made. */
   projected = 0;
+  /** Categories by account and request, oldest first (see `categoriesOf`). */
+  private readonly categoryCache = new Map<string, readonly string[]>();
 
   constructor(
     private readonly events: EventLog,
@@ -76,31 +81,56 @@ export class StatsProjector {
 
   private async project(): Promise<{ read: number; counted: boolean }> {
     const from = await this.stats.position();
-    const page = await this.events.readFrom(from, this.options.batch ?? 2000);
+    const page = await this.events.readFrom(from, this.options.batch ?? DEFAULT_BATCH);
     if (page.events.length === 0) return { read: 0, counted: false };
-    const tallies = talliesOf(page.events, await this.messagesOf(page.events));
+    const tallies = talliesOf(page.events, await this.categoriesOf(page.events));
     const counted = await this.stats.advance(from, page.cursor, tallies);
     if (counted) this.projected += page.events.length;
     return { read: page.events.length, counted };
   }
 
-  /** The messages of the events, looked up per account in one call each. */
-  private async messagesOf(events: readonly HeraldEvent[]): Promise<Map<string, MessageSummary>> {
-    const byAccount = new Map<string, Set<string>>();
+  /**
+   * The categories of the events' messages. Categories belong to the request (SendGrid has no
+   * per-personalization categories), and a message's id is `<request id>.<n>` (src/message/expand.ts),
+   * so one message per request is looked up (per account, in one call each) and the answer is kept
+   * for the request's other messages: a bulk request's hundreds of events cost one lookup.
+   */
+  private async categoriesOf(events: readonly HeraldEvent[]): Promise<Map<string, readonly string[]>> {
+    const out = new Map<string, readonly string[]>();
+    const wanted = new Map<string, Map<string, string>>(); // account → (request key → a message id)
     for (const e of events) {
-      let ids = byAccount.get(e.accountId);
-      if (!ids) byAccount.set(e.accountId, (ids = new Set()));
-      ids.add(e.messageId);
+      const key = requestKeyOf(e.accountId, e.messageId);
+      const known = this.categoryCache.get(key);
+      if (known !== undefined) {
+        out.set(e.messageId, known);
+        continue;
+      }
+      let ids = wanted.get(e.accountId);
+      if (!ids) wanted.set(e.accountId, (ids = new Map()));
+      if (!ids.has(key)) ids.set(key, e.messageId);
     }
-    const found = new Map<string, MessageSummary>();
-    for (const [accountId, ids] of byAccount) {
-      for (const [id, m] of await this.activity.lookupMessages(accountId, [...ids])) found.set(id, m);
+    for (const [accountId, ids] of wanted) {
+      const found = await this.activity.lookupMessages(accountId, [...ids.values()]);
+      for (const [key, id] of ids) {
+        const message = found.get(id);
+        // A message not (or no longer) stored has no categories; it is not remembered, so a later
+        // event of its request still looks its own up.
+        if (message) this.remember(key, message.categories);
+      }
     }
-    return found;
+    for (const e of events) {
+      if (!out.has(e.messageId)) out.set(e.messageId, this.categoryCache.get(requestKeyOf(e.accountId, e.messageId)) ?? []);
+    }
+    return out;
+  }
+
+  private remember(key: string, categories: readonly string[]): void {
+    this.categoryCache.set(key, categories);
+    if (this.categoryCache.size > CATEGORY_CACHE) this.categoryCache.delete(this.categoryCache.keys().next().value!);
   }
 
   private async run(): Promise<void> {
-    const batch = this.options.batch ?? 2000;
+    const batch = this.options.batch ?? DEFAULT_BATCH;
     while (this.running) {
       let pause = this.options.idleMs ?? 500;
       try {
@@ -117,7 +147,10 @@ export class StatsProjector {
         this.log.warn({ err: error }, 'stats projector: could not count events; retrying');
         pause = this.options.retryMs ?? 2000;
       }
-      if (pause > 0 && this.running) {
+      if (pause === 0) {
+        // Behind: the next batch comes after whatever I/O is waiting, not before it.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      } else if (this.running) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, pause);
           this.wake = () => {
@@ -131,14 +164,24 @@ export class StatsProjector {
   }
 }
 
+/** Events per batch (see `StatsProjectorOptions.batch`). */
+const DEFAULT_BATCH = 500;
+/** Requests whose categories are remembered. */
+const CATEGORY_CACHE = 10_000;
+
+/** The account and request a message belongs to: its id up to the last dot (the whole id if it has none). */
+function requestKeyOf(accountId: string, messageId: string): string {
+  const dot = messageId.lastIndexOf('.');
+  return `${accountId}/${dot > 0 ? messageId.slice(0, dot) : messageId}`;
+}
+
 /** What a batch of events adds to the counters. Categories holding NUL are left out (no store keeps them). */
-export function talliesOf(events: readonly HeraldEvent[], messages: ReadonlyMap<string, MessageSummary>): StatsTally[] {
+export function talliesOf(events: readonly HeraldEvent[], categoriesByMessage: ReadonlyMap<string, readonly string[]>): StatsTally[] {
   const tallies: StatsTally[] = [];
   for (const event of events) {
     const metrics = metricsOf(event);
     if (metrics.length === 0) continue;
-    const message = messages.get(event.messageId);
-    const categories = (message?.categories ?? []).filter((c) => c !== '' && !c.includes('\0'));
+    const categories = (categoriesByMessage.get(event.messageId) ?? []).filter((c) => c !== '' && !c.includes('\0'));
     const provider = mailboxProviderOf(event.email);
     const day = dayOf(event.timestamp);
     for (const { metric, unique } of metrics) {

@@ -57,6 +57,27 @@ for (const [name, make] of backendsUnderTest()) {
       assert.deepEqual([...names], ['Gmail']);
     });
 
+    test('categories come from each message\'s own request, whichever batch or account its events fall in', async () => {
+      const at = Date.now();
+      const news = accepted(accountId, ['a@gmail.com', 'b@gmail.com', 'c@gmail.com'], { categories: ['news'] }, at);
+      const promo = accepted(accountId, ['d@gmail.com', 'e@gmail.com'], { categories: ['promo'] }, at);
+      const plain = accepted(accountId, ['f@gmail.com'], {}, at);
+      const theirs = accepted(otherAccountId, ['g@gmail.com', 'h@gmail.com'], { categories: ['theirs'] }, at);
+      for (const a of [news, promo, plain, theirs]) await backend.queue.enqueue(a);
+      const delivered = { type: 'delivered', timestamp: at + 1, response: '250 ok', attempt: 1, mxServer: 'mx.gmail.com' } as const;
+      // Interleaved, and read two at a time: a request's later events find what its first one looked up.
+      await backend.events.append([
+        eventOf(news, 0, delivered), eventOf(promo, 0, delivered), eventOf(theirs, 0, delivered), eventOf(news, 1, delivered),
+        eventOf(plain, 0, delivered), eventOf(promo, 1, delivered), eventOf(news, 2, delivered), eventOf(theirs, 1, delivered),
+      ]);
+      await projectorFor(backend, { batch: 2 }).catchUp();
+      assert.equal((await totals(backend, accountId, 'category', 'news')).delivered, 3);
+      assert.equal((await totals(backend, accountId, 'category', 'promo')).delivered, 2);
+      assert.equal((await totals(backend, otherAccountId, 'category', 'theirs')).delivered, 2);
+      assert.equal((await totals(backend, accountId, 'category', 'theirs')).delivered, 0);
+      assert.equal((await totals(backend, accountId, 'global', '')).delivered, 6);
+    });
+
     test('counters and position move together: a restart carries on where the last batch ended', async () => {
       const a = accepted(accountId, ['a@x.example', 'b@x.example', 'c@x.example', 'd@x.example', 'e@x.example']);
       await backend.queue.enqueue(a);
