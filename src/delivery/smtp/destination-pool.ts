@@ -35,6 +35,8 @@ export class DestinationPool {
   private readonly spare = new Set<SmtpConnection>();
   private readonly idleSince = new Map<SmtpConnection, number>();
   private readonly sends = new Map<SmtpConnection, number>();
+  /** Per connection, in [0, 1): how far below `maxMessagesPerConnection` it stops (see `usedUp`). */
+  private readonly early = new Map<SmtpConnection, number>();
   private queue: Waiter[] = [];
   private head = 0;
   private opening = 0;
@@ -124,6 +126,7 @@ export class DestinationPool {
         this.opening--;
         this.all.add(conn);
         this.sends.set(conn, 0);
+        this.early.set(conn, Math.random());
         conn.onClose((c) => this.forget(c));
         this.release(conn);
       },
@@ -174,8 +177,15 @@ export class DestinationPool {
     this.settle();
   }
 
+  /**
+   * A connection has carried its share: `maxMessagesPerConnection`, less up to a quarter of it at
+   * random. Connections opened together would otherwise all be used up together, and their
+   * replacements wait for a greeting at the same moment (smtp-server and postscreen hold it back
+   * on purpose), leaving the destination without a connection meanwhile.
+   */
   private usedUp(conn: SmtpConnection): boolean {
-    return (this.sends.get(conn) ?? 0) >= this.limits.maxMessagesPerConnection;
+    const max = this.limits.maxMessagesPerConnection;
+    return (this.sends.get(conn) ?? 0) >= max - Math.floor((this.early.get(conn) ?? 0) * Math.floor(max / 4));
   }
 
   /** Files a connection under idle or spare (or neither) after its load changed. */
@@ -216,6 +226,7 @@ export class DestinationPool {
   private forget(conn: SmtpConnection): void {
     if (!this.all.delete(conn)) return;
     this.sends.delete(conn);
+    this.early.delete(conn);
     this.idleSince.delete(conn);
     this.spare.delete(conn);
     const at = this.idle.indexOf(conn);

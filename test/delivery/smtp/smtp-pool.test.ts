@@ -111,6 +111,25 @@ test('a connection is replaced after maxMessagesPerConnection messages, with QUI
   assert.deepEqual(quits.sort(), [0, 1, 2]);
 });
 
+test('connections are used up at different counts, never above maxMessagesPerConnection', async (t) => {
+  const carried: number[] = [];
+  const server = await startScriptedServer(async (s) => {
+    await greetAndEhlo(s);
+    const received: Buffer[] = [];
+    await serveTransactions(s, received);
+    carried.push(received.length);
+  });
+  t.after(() => server.close());
+  const smtp = pool(t, { maxConnections: 1, maxMessagesPerConnection: 20 });
+  for (let i = 0; i < 200; i++) await smtp.send({ host: '127.0.0.1', port: server.port }, { from: 'a@herald.test', to: ['b@example.com'], raw: RAW });
+  await smtp.close();
+  await until(() => carried.reduce((a, b) => a + b, 0) === 200);
+  // Every connection but the last was used up: at most 20 messages, and no fewer than 20 less a quarter.
+  const usedUp = carried.slice(0, -1);
+  assert.ok(usedUp.length >= 9, `connections: ${carried.join(', ')}`);
+  for (const n of usedUp) assert.ok(n >= 15 && n <= 20, `a connection carried ${n} messages: ${carried.join(', ')}`);
+});
+
 test('an idle connection is closed after the idle timeout', async (t) => {
   const server = await startScriptedServer(async (s) => {
     await greetAndEhlo(s);
