@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type Database from 'better-sqlite3';
 import type { ClaimedMessage, DestinationClaim, DestinationDepth, MessageQueue, QueueDepth, QueueEntry, QueueListOptions, WaitingDestination } from '../../queue/queue.js';
 import { destinationOf } from '../../queue/destination.js';
-import type { AcceptedRequest, MailRequest } from '../../message/mail-request.js';
+import type { AcceptedRequest, MailRequest, NewMessage } from '../../message/mail-request.js';
 import { activityStatus, newEventId, type DeferredEvent, type DroppedEvent, type FinalEvent, type HeraldEvent } from '../../events/event.js';
 import { messageToRow, rowToMessage, type MessageRow, toQueueEntry, type QueueEntryRow } from '../message-rows.js';
 import type { SqliteConnections } from './sqlite-connections.js';
@@ -12,6 +12,8 @@ import { autoSuppression } from '../../suppressions/auto-suppress.js';
 
 /** Parsed requests kept, and the largest payload kept (chars): big attachments are parsed each time. */
 const CACHED_REQUESTS = 256;
+/** Messages accepted by this process and not yet claimed, kept so a claim need not read them back. */
+const FRESH_MESSAGES = 50_000;
 const CACHED_REQUEST_MAX_CHARS = 256 * 1024;
 
 interface ClaimableRow {
@@ -32,6 +34,13 @@ export class SqliteQueue implements MessageQueue {
    * must not modify it.
    */
   private readonly requests = new Map<string, MailRequest>();
+  /**
+   * Messages this process accepted, by id, oldest first, until their first claim: a message row
+   * never changes after it is written, so the claim takes it from here instead of reading it back.
+   * The oldest go when there are more than `FRESH_MESSAGES` (a backlog, scheduled mail); those are
+   * read from the store as any other.
+   */
+  private readonly fresh = new Map<string, NewMessage>();
 
   constructor(private readonly connections: SqliteConnections) {
     this.ready.setMaxListeners(0);
@@ -135,6 +144,8 @@ export class SqliteQueue implements MessageQueue {
         this.stmt.acceptEvent.run(eventToRow(processed));
       });
     });
+    for (const m of accepted.messages) this.fresh.set(m.id, m);
+    while (this.fresh.size > FRESH_MESSAGES) this.fresh.delete(this.fresh.keys().next().value!);
     this.ready.emit('ready', [...new Set(destinations)]);
   }
 
@@ -171,23 +182,28 @@ export class SqliteQueue implements MessageQueue {
   private load(rows: ClaimableRow[], leaseUntil: number): ClaimedMessage[] {
     const out: ClaimedMessage[] = [];
     for (const row of rows) {
-      const m = this.stmt.messageById.get(row.message_id) as MessageRow | undefined;
-      if (!m) continue;
-      let request = this.requests.get(m.request_id);
+      let message = this.fresh.get(row.message_id);
+      if (message) this.fresh.delete(row.message_id);
+      else {
+        const m = this.stmt.messageById.get(row.message_id) as MessageRow | undefined;
+        if (!m) continue;
+        message = rowToMessage(m);
+      }
+      let request = this.requests.get(message.requestId);
       if (request) {
         // Most recently used last.
-        this.requests.delete(m.request_id);
-        this.requests.set(m.request_id, request);
+        this.requests.delete(message.requestId);
+        this.requests.set(message.requestId, request);
       } else {
-        const r = this.stmt.requestById.get(m.request_id) as { payload: string } | undefined;
+        const r = this.stmt.requestById.get(message.requestId) as { payload: string } | undefined;
         if (!r) continue;
         request = JSON.parse(r.payload) as MailRequest;
         if (r.payload.length <= CACHED_REQUEST_MAX_CHARS) {
-          this.requests.set(m.request_id, request);
+          this.requests.set(message.requestId, request);
           if (this.requests.size > CACHED_REQUESTS) this.requests.delete(this.requests.keys().next().value!);
         }
       }
-      out.push({ message: rowToMessage(m), request, attempts: row.attempts, leaseUntil });
+      out.push({ message, request, attempts: row.attempts, leaseUntil });
     }
     return out;
   }
