@@ -81,7 +81,7 @@ export interface HeraldConfig {
   destinationOverrides: Record<string, DestinationOverride>;
   /** Name announced in EHLO and used on the right of generated Message-IDs. */
   hostname: string;
-  /** Most messages being delivered at once by this process. */
+  /** Most messages being delivered at once by this process (composing, waiting for a connection, on the wire); those whose server has answered and whose outcome is being written do not count, up to four times as many. */
   deliveryConcurrency: number;
   /** How long a claimed message stays leased to its worker before another may claim it, ms. */
   deliveryLeaseMs: number;
@@ -315,7 +315,7 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'Per-destination limits that replace the defaults: `{"example.com": {"maxConnections": 2, "maxMessagesPerConnection": 50, "messagesPerSecond": 10}}`. The default holds starting points for Gmail, Outlook, Yahoo and AOL; setting it replaces them all.',
   },
   { key: 'hostname', kind: 'string', default: hostname(), doc: 'Name announced in EHLO and used in generated Message-IDs. Default: the machine name.' },
-  { key: 'deliveryConcurrency', kind: 'integer', default: 64, min: 1, max: 10000, doc: 'Most messages being delivered at once by this process.' },
+  { key: 'deliveryConcurrency', kind: 'integer', default: 64, min: 1, max: 10000, doc: 'Most messages being delivered at once by this process (composing, waiting for a connection, on the wire); those whose server has answered and whose outcome is being written do not count, up to four times as many.' },
   { key: 'deliveryLeaseMs', kind: 'integer', default: 2 * MINUTE, min: 1000, max: HOUR, doc: 'How long a claimed message stays leased to its worker before another may claim it, ms. Workers renew leases of slow deliveries.' },
   { key: 'deliveryPollMs', kind: 'integer', default: 1000, min: 10, max: MINUTE, doc: 'How often an idle worker looks for scheduled or retried messages, ms.' },
   { key: 'statsPollMs', kind: 'integer', default: 500, min: 10, max: MINUTE, doc: 'How often the stats projector (run by every `api` process; one at a time counts) looks for new events once caught up, ms: about how far `/v3/stats` lags the event log.' },
