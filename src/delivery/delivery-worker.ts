@@ -250,13 +250,11 @@ export class DeliveryWorker {
 
   private async deliver(claim: ClaimedMessage, destination: string): Promise<void> {
     let left = false;
-    let recording = false;
     // The destination's slot is given back as soon as its server is done with the message, so
     // the next message starts while this one's outcome is still being written.
     const leave = (health: AttemptHealth): void => {
       if (left) return;
       left = true;
-      recording = true;
       this.recording++;
       const opened = this.shaper.finished(destination, health);
       if (opened) {
@@ -269,7 +267,7 @@ export class DeliveryWorker {
       health = await this.attempt(claim, leave);
     } finally {
       leave(health);
-      if (recording) this.recording--;
+      this.recording--;
     }
   }
 
