@@ -35,7 +35,7 @@ export class DestinationPool {
   private readonly spare = new Set<SmtpConnection>();
   private readonly idleSince = new Map<SmtpConnection, number>();
   private readonly sends = new Map<SmtpConnection, number>();
-  /** Per connection, in [0, 1): how far below `maxMessagesPerConnection` it stops (see `usedUp`). */
+  /** Per connection, in [0, 1): how far below `maxMessagesPerConnection` it may stop (see `usedUp`). */
   private readonly early = new Map<SmtpConnection, number>();
   private queue: Waiter[] = [];
   private head = 0;
@@ -178,14 +178,17 @@ export class DestinationPool {
   }
 
   /**
-   * A connection has carried its share: `maxMessagesPerConnection`, less up to a quarter of it at
-   * random. Connections opened together would otherwise all be used up together, and their
-   * replacements wait for a greeting at the same moment (smtp-server and postscreen hold it back
-   * on purpose), leaving the destination without a connection meanwhile.
+   * A connection has carried its share: `maxMessagesPerConnection` at most, and from up to half of
+   * it less (at random) when no other connection of the destination is being opened. Connections
+   * opened together would otherwise all be used up together, and their replacements wait for a
+   * greeting at the same moment (smtp-server and postscreen hold it back on purpose), leaving the
+   * destination without a connection meanwhile; one at a time, the others carry on.
    */
   private usedUp(conn: SmtpConnection): boolean {
+    const sent = this.sends.get(conn) ?? 0;
     const max = this.limits.maxMessagesPerConnection;
-    return (this.sends.get(conn) ?? 0) >= max - Math.floor((this.early.get(conn) ?? 0) * Math.floor(max / 4));
+    if (sent >= max) return true;
+    return this.opening === 0 && sent >= max - Math.floor((this.early.get(conn) ?? 0) * Math.floor(max / 2));
   }
 
   /** Files a connection under idle or spare (or neither) after its load changed. */
