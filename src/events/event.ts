@@ -1,4 +1,4 @@
-import { randomView } from '../ops/random-pool.js';
+import { sortableId } from '../ops/random-pool.js';
 
 interface EventBase {
   /** Stable id (SendGrid's sg_event_id): consumers deduplicate on it. */
@@ -99,8 +99,9 @@ export type FinalEvent = DeliveredEvent | BounceEvent | DroppedEvent;
  */
 export type EngagementEvent = OpenEvent | ClickEvent | UnsubscribeEvent | GroupUnsubscribeEvent | GroupResubscribeEvent | SpamReportEvent | BounceEvent;
 
+/** An event's id (`sg_event_id`): time-ordered, see `sortableId`. */
 export function newEventId(): string {
-  return randomView(16).toString('base64url');
+  return sortableId();
 }
 
 /** SendGrid's Email Activity status for a message whose last delivery event is `type`. */

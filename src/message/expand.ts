@@ -1,21 +1,9 @@
-import { randomView } from '../ops/random-pool.js';
+import { sortableId } from '../ops/random-pool.js';
 import type { AcceptedRequest, MailRequest, NewMessage, RecipientKind } from './mail-request.js';
 
-const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-
-/**
- * A 22-character random id over letters and digits (about 131 bits), the shape of SendGrid's
- * X-Message-Id; no '-' or '_', so an id never reads as a command-line flag.
- */
+/** A request's id (X-Message-Id), and the start of its messages' ids: see `sortableId`. */
 export function newId(): string {
-  let out = '';
-  while (out.length < 22) {
-    for (const byte of randomView(32)) {
-      // 248 = 4 × 62: rejecting the rest keeps every character equally likely.
-      if (byte < 248 && out.length < 22) out += ALPHABET[byte % 62];
-    }
-  }
-  return out;
+  return sortableId();
 }
 
 export interface ExpandContext {
