@@ -183,10 +183,11 @@ export class DeliveryWorker {
       // slots are free and claim them together rather than one transaction per finished message.
       // Its connections keep the messages already claimed going meanwhile; a finishing one wakes
       // the loop.
+      const shape = this.shaper.shapeOf(destination);
       const busy = this.shaper.inFlight(destination);
-      if (busy > 0 && this.shaper.shapeOf(destination).maxInFlight - busy < this.shaper.claimGroup(destination)) continue;
+      if (busy > 0 && shape.maxInFlight - busy < Math.max(1, Math.ceil(shape.maxInFlight / 4))) continue;
       let limit = Math.min(allowed, left);
-      const rate = this.shaper.shapeOf(destination).messagesPerSecond;
+      const rate = shape.messagesPerSecond;
       if (this.rates && rate > 0) {
         // The cluster-wide bucket: every delivery process takes from the same one.
         limit = await this.rates.take(destination, limit, rate);

@@ -104,11 +104,6 @@ export class DestinationShaper {
     };
   }
 
-  /** Messages worth claiming at once for a destination that has some in progress: a quarter of its slots. */
-  claimGroup(destination: string): number {
-    return Math.max(1, Math.ceil(this.shapeOf(destination).maxInFlight / 4));
-  }
-
   /**
    * How many of the destination's messages may start now; when none may, the time to ask again
    * (null when only a finishing message can free room).

@@ -6,6 +6,17 @@ export function newId(): string {
   return sortableId();
 }
 
+/** A message's id: its request's id and its place among the request's messages. */
+function messageIdOf(requestId: string, n: number): string {
+  return `${requestId}.${n}`;
+}
+
+/** The request a message id belongs to (see `messageIdOf`); an id of no request's shape is its own. */
+export function requestIdOfMessage(messageId: string): string {
+  const dot = messageId.lastIndexOf('.');
+  return dot > 0 ? messageId.slice(0, dot) : messageId;
+}
+
 export interface ExpandContext {
   accountId: string;
   apiKeyId: string | null;
@@ -32,7 +43,7 @@ export function expandRequest(request: MailRequest, ctx: ExpandContext): Accepte
     ];
     for (const [recipient, recipientKind] of recipients) {
       messages.push({
-        id: `${requestId}.${messages.length}`,
+        id: messageIdOf(requestId, messages.length),
         accountId: ctx.accountId,
         requestId,
         personalizationIndex: index,

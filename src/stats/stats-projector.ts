@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { ActivityStore, EventLog } from '../events/event-log.js';
 import type { HeraldEvent } from '../events/event.js';
+import { requestIdOfMessage } from '../message/expand.js';
 import { metricsOf } from './metrics.js';
 import { mailboxProviderOf } from './mailbox-providers.js';
 import { dayOf, type ProjectionLease, type StatsStore, type StatsTally } from './stats-store.js';
@@ -92,7 +93,7 @@ export class StatsProjector {
   /**
    * The categories of the events' messages. Categories belong to the request (SendGrid has no
    * per-personalization categories), and a message's id is `<request id>.<n>` (src/message/expand.ts),
-   * so one message per request is looked up (per account, in one call each) and the answer is kept
+   * so one message per request is looked up (`requestIdOfMessage`) (per account, in one call each) and the answer is kept
    * for the request's other messages: a bulk request's hundreds of events cost one lookup.
    */
   private async categoriesOf(events: readonly HeraldEvent[]): Promise<Map<string, readonly string[]>> {
@@ -169,10 +170,9 @@ const DEFAULT_BATCH = 500;
 /** Requests whose categories are remembered. */
 const CATEGORY_CACHE = 10_000;
 
-/** The account and request a message belongs to: its id up to the last dot (the whole id if it has none). */
+/** The account and request a message belongs to. */
 function requestKeyOf(accountId: string, messageId: string): string {
-  const dot = messageId.lastIndexOf('.');
-  return `${accountId}/${dot > 0 ? messageId.slice(0, dot) : messageId}`;
+  return `${accountId}/${requestIdOfMessage(messageId)}`;
 }
 
 /** What a batch of events adds to the counters. Categories holding NUL are left out (no store keeps them). */
