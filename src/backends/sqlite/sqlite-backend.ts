@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import type { Backend, OpenBackendOptions } from '../backend.js';
-import { openConnection, type SqliteConnections } from './sqlite-connections.js';
+import { durableCommitsOn, openConnection, type SqliteConnections } from './sqlite-connections.js';
 import { BACKSTOP_AUTOCHECKPOINT_PAGES, Checkpointer } from './checkpointer.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { SqliteQueue } from './sqlite-queue.js';
@@ -40,7 +40,8 @@ export async function openSqliteBackend(dataDir: string, options: OpenBackendOpt
     const durable = openConnection(path, 'FULL');
     try {
       migrate(durable.db);
-      connections = { durable, relaxed: openConnection(path, 'NORMAL'), accept: openConnection(path, 'NORMAL+WALSYNC') };
+      const relaxed = openConnection(path, 'NORMAL');
+      connections = { durable, relaxed, accept: durableCommitsOn(relaxed, path) };
     } catch (error) {
       durable.db.close();
       throw error;
@@ -53,7 +54,7 @@ export async function openSqliteBackend(dataDir: string, options: OpenBackendOpt
   // The server (exclusive) checkpoints from a worker thread; a CLI command keeps SQLite's own.
   let checkpointer: Checkpointer | null = null;
   if (options.exclusive) {
-    for (const c of [durable, relaxed, accept]) c.db.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
+    for (const c of [durable, relaxed]) c.db.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`); // accept is relaxed's
     checkpointer = new Checkpointer(path);
   }
   const queue = new SqliteQueue(connections);
@@ -85,7 +86,7 @@ export async function openSqliteBackend(dataDir: string, options: OpenBackendOpt
     // Sending domains hold keys a caller was given the public half of: durable too.
     domains: new SqliteDomains(durable.db, keySealer(secrets.dkimKeyEncryptionKey)),
     // Suppressions added through the API are promised to the caller: durable like templates.
-    suppressions: new SqliteSuppressions(durable.db),
+    suppressions: new SqliteSuppressions(durable.db, relaxed.db),
     webhooks,
     stats: new SqliteStats(relaxed.db, relaxed.committer),
     rates: null,

@@ -10,7 +10,7 @@ export interface SqliteConnection {
 }
 
 /**
- * Three connections to the same WAL file, alike but for how commits reach the disk:
+ * Three ways of writing to the same WAL file, alike but for how commits reach the disk:
  * - `accept` (synchronous=NORMAL and WalSync): commits in groups, and its callers are answered
  *   after an fsync of the WAL made off the event loop: as durable as FULL, for accepted mail
  *   and recipients' unsubscribes, at the highest rates;
@@ -18,6 +18,12 @@ export interface SqliteConnection {
  *   caller at low rates (keys, accounts, templates, domains, suppressions added by the API);
  * - `relaxed` (synchronous=NORMAL): safe against a process crash, and after a power cut it may
  *   lose its last commits, for what can be redone (leases, delivery outcomes, captured mail).
+ *
+ * `accept` and `relaxed` are one SQLite connection with two group committers: both commit with
+ * synchronous=NORMAL, and they differ only in what a caller waits for. A connection drops its
+ * whole page cache when it finds the file changed by another connection, so two connections
+ * taking turns (an accept, a claim, an outcome, ...) would each read every page again from the
+ * WAL at almost every transaction. `durable` keeps a connection of its own, at low rates.
  * All run on the event loop's thread, so their transactions never interleave.
  */
 export interface SqliteConnections {
@@ -29,7 +35,7 @@ export interface SqliteConnections {
 /** How long outcomes on the relaxed connection wait to share a commit, ms. */
 const RELAXED_WINDOW_MS = 5;
 
-export function openConnection(path: string, synchronous: 'FULL' | 'NORMAL' | 'NORMAL+WALSYNC'): SqliteConnection {
+export function openConnection(path: string, synchronous: 'FULL' | 'NORMAL'): SqliteConnection {
   const db = new Database(path);
   try {
     db.pragma('journal_mode = WAL');
@@ -44,6 +50,19 @@ export function openConnection(path: string, synchronous: 'FULL' | 'NORMAL' | 'N
     db.close();
     throw error;
   }
+  return withCommitter(db, path, synchronous, () => db.close());
+}
+
+/**
+ * A second committer on `connection`'s database (synchronous=NORMAL), whose callers are answered
+ * only once the WAL is fsynced: see `accept` in SqliteConnections. Closing it leaves the
+ * connection open.
+ */
+export function durableCommitsOn(connection: SqliteConnection, path: string): SqliteConnection {
+  return withCommitter(connection.db, path, 'NORMAL+WALSYNC', () => {});
+}
+
+function withCommitter(db: Database.Database, path: string, synchronous: 'FULL' | 'NORMAL' | 'NORMAL+WALSYNC', closeDb: () => void): SqliteConnection {
   // Accepts keep the end-of-turn commit: a caller waits for its 202. Outcomes and leases can wait
   // a few milliseconds for company.
   const walSync = synchronous === 'NORMAL+WALSYNC' ? new WalSync(`${path}-wal`) : null;
@@ -54,7 +73,7 @@ export function openConnection(path: string, synchronous: 'FULL' | 'NORMAL' | 'N
     async close() {
       committer.flush();
       await walSync?.close();
-      db.close();
+      closeDb();
     },
   };
 }

@@ -30,13 +30,21 @@ const GROUP_COLUMNS = `g.id, g.name, g.description, g.is_default,
 export class SqliteSuppressions implements SuppressionStore {
   private readonly stmt;
 
-  constructor(private readonly db: Database.Database) {
+  /**
+   * @param reader the connection `find` reads through (checked before every delivery): the one
+   *   the queue writes through, whose page cache those writes keep warm. Another connection's
+   *   cache is dropped each time the file changes under it, which at full load is every commit.
+   */
+  constructor(
+    private readonly db: Database.Database,
+    reader: Database.Database = db,
+  ) {
     this.stmt = {
       upsert: db.prepare(UPSERT_SUPPRESSION),
       removeAll: db.prepare("DELETE FROM suppressions WHERE account_id = ? AND list = ? AND group_id = 0"),
       removeOne: db.prepare('DELETE FROM suppressions WHERE account_id = ? AND list = ? AND group_id = 0 AND email = ?'),
       // One index range on the primary key (account_id, email, ...): cheap before every delivery.
-      find: db.prepare(`SELECT list, group_id FROM suppressions
+      find: reader.prepare(`SELECT list, group_id FROM suppressions
         WHERE account_id = @account_id AND email = @email
           AND ((group_id = 0 AND list IN ('bounces', 'spam_reports', 'invalid_emails', 'unsubscribes'))
             OR (list = 'group' AND group_id = @group_id))
