@@ -46,7 +46,7 @@ export async function composeMessage(input: ComposeInput): Promise<Buffer> {
     // Tracked content holds this message's own links: nothing is shared with other messages,
     // and untracked mail keeps the caches below to itself.
     const root = new MailComposer(mailOptions(input)).compile();
-    return buildSync(root) ?? root.build();
+    return crlfOnly(buildSync(root) ?? (await root.build()));
   }
   const recipients = { to: p.to, cc: p.cc, messageId: messageIdOf(input) };
   // Alike within this request: keyed on the personalization's own fields, cheap to look up.
@@ -77,14 +77,16 @@ export async function composeMessage(input: ComposeInput): Promise<Buffer> {
     }
     const root = new MailComposer(options).compile();
     raw = buildSync(root);
-    if (raw === null) return root.build();
+    if (raw === null) return crlfOnly(await root.build());
+    raw = crlfOnly(raw);
     made = toShared(root, raw);
     alikeMessages.set(alike, made);
     if (alikeMessages.size > MAX_ALIKE) alikeMessages.delete(alikeMessages.keys().next().value!);
   } else {
     const root = new MailComposer(options).compile();
     raw = buildSync(root);
-    if (raw === null) return root.build();
+    if (raw === null) return crlfOnly(await root.build());
+    raw = crlfOnly(raw);
     if (known) made = toShared(root, raw);
   }
   if (known && known.size < MAX_SHARED_PER_REQUEST) known.set(key!, made);
@@ -178,7 +180,37 @@ function fromShared(s: SharedMessage, d: Differences): Buffer {
   // Present exactly when the subject is not empty: that is part of the key.
   if (d.subject !== undefined && s.subject >= 0) fields[s.subject] = field('Subject', d.subject);
   if (d.date !== undefined) fields[s.date] = field('Date', d.date);
-  return Buffer.concat([Buffer.from(fields.join('\r\n'), 'utf8'), s.body]);
+  // One copy of the body into a buffer of the right size (Buffer.concat's loops cost more than
+  // the copy for a large body).
+  const head = fields.join('\r\n');
+  const headBytes = Buffer.byteLength(head, 'utf8');
+  const out = Buffer.allocUnsafe(headBytes + s.body.length);
+  out.write(head, 0, 'utf8');
+  s.body.copy(out, headBytes);
+  return out;
+}
+
+/**
+ * The message with every line break a CRLF (RFC 5322 §2.3: CR and LF appear only together).
+ * nodemailer writes its own line breaks as CRLF, but copies a 7bit or 8bit part's content as
+ * given: a body written with LF keeps its LFs. Fixed here, once per composed body (the messages
+ * made from it with `fromShared` share the result), rather than by the SMTP client for every
+ * message it sends. Bytes are kept as they are (latin1 maps each byte to one char and back).
+ */
+export function crlfOnly(raw: Buffer): Buffer {
+  if (!hasBareLineBreak(raw)) return raw;
+  return Buffer.from(raw.toString('latin1').replace(/\r\n|\r|\n/g, '\r\n'), 'latin1');
+}
+
+/** A CR not followed by LF, or an LF not after a CR; checked with the native indexOf. */
+function hasBareLineBreak(raw: Buffer): boolean {
+  for (let i = raw.indexOf(0x0a); i !== -1; i = raw.indexOf(0x0a, i + 1)) {
+    if (i === 0 || raw[i - 1] !== 0x0d) return true;
+  }
+  for (let i = raw.indexOf(0x0d); i !== -1; i = raw.indexOf(0x0d, i + 1)) {
+    if (raw[i + 1] !== 0x0a) return true;
+  }
+  return false;
 }
 
 function messageIdOf(input: ComposeInput): string {
