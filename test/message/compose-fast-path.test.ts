@@ -190,6 +190,26 @@ describe('compose without streams', () => {
     }
   });
 
+  test('line breaks are CRLF only, whatever the content used: alone, shared by personalizations, alike across requests', async () => {
+    const bare = /(?<!\r)\n|\r(?!\n)/;
+    const crlf = (b: Buffer): string => b.toString('latin1').replace(/\r\n|\r|\n/g, '\r\n');
+    const bodies = ['line of text\n'.repeat(80), 'ends in a CR\r', 'mixed\r\nline\nends\rhere\n', `${latin}\n${latin}\n`];
+    for (const [k, value] of bodies.entries()) {
+      const ps = [personalization({ to: [{ email: 'one@example.com' }] }), personalization({ to: [{ email: 'two@example.com' }] })];
+      const r = request({ content: [{ type: 'text/plain', value }], personalizations: ps });
+      for (let i = 0; i < ps.length; i++) {
+        const at = { ...input(r), personalizationIndex: i, messageId: `crlf-${k}-${i}` };
+        const fast = await composeMessage(at);
+        assert.doesNotMatch(fast.toString('latin1'), bare, `body ${k}, personalization ${i}`);
+        // The same bytes as nodemailer's, but for its line breaks.
+        assert.equal(fast.toString('latin1'), crlf(await new MailComposer(mailOptions(at)).compile().build()));
+      }
+      // A later request alike but for its recipient is made from the first one's body.
+      const again = { ...input(request({ content: [{ type: 'text/plain', value }], personalizations: [personalization({ to: [{ email: 'three@example.com' }] })] })), messageId: `crlf-${k}-alike` };
+      assert.doesNotMatch((await composeMessage(again)).toString('latin1'), bare);
+    }
+  });
+
   test('a tree with streamed content falls back to the streaming build', async () => {
     const { Readable } = await import('node:stream');
     const tree = new MailComposer({ from: 'a@example.com', to: 'b@example.com', text: Readable.from(['streamed']) }).compile();
