@@ -8,7 +8,7 @@ import { DeliveryError } from './delivery-error.js';
 import type { DeliveryPeers, SharedRateLimiter } from './cluster-limits.js';
 import { retryDelay } from '../queue/retry-policy.js';
 import { newEventId, type BounceEvent, type DeferredEvent, type DeliveredEvent, type DroppedEvent } from '../events/event.js';
-import type { SuppressionStore } from '../suppressions/suppression-store.js';
+import type { SuppressionMatch, SuppressionStore } from '../suppressions/suppression-store.js';
 import { DROP_REASONS } from '../suppressions/auto-suppress.js';
 import { composeMessage } from '../message/compose.js';
 import type { DomainStore } from '../domains/domain-store.js';
@@ -201,6 +201,7 @@ export class DeliveryWorker {
     }
     if (wants.length === 0) return { claimed: 0, wakeAt };
     const claims = await this.queue.claimFrom(this.owner, wants, this.config.deliveryLeaseMs);
+    const suppressed = await this.suppressionsOf(claims);
     const got = new Map<string, ClaimedMessage[]>();
     for (const c of claims) {
       const d = destinationOf(c.message.recipient);
@@ -214,7 +215,7 @@ export class DeliveryWorker {
       if (mine.length < want.limit) this.waiting.set(want.destination, Date.now() + this.config.deliveryPollMs);
       this.shaper.started(want.destination, mine.length);
       for (const c of mine) {
-        const p = this.deliver(c, want.destination).finally(() => {
+        const p = this.deliver(c, want.destination, suppressed?.get(c)).finally(() => {
           this.inFlight.delete(c.message.id);
           this.poke();
         });
@@ -222,6 +223,33 @@ export class DeliveryWorker {
       }
     }
     return { claimed: claims.length, wakeAt };
+  }
+
+  /**
+   * The suppressions of messages claimed together, in one lookup per account and unsubscribe
+   * group rather than one per message. Null when that lookup fails: each message then looks up
+   * its own, and is left to its lease if that fails too.
+   */
+  private async suppressionsOf(claims: readonly ClaimedMessage[]): Promise<Map<ClaimedMessage, SuppressionMatch | null> | null> {
+    const groups = new Map<string, { accountId: string; groupId: number | null; claims: ClaimedMessage[] }>();
+    for (const c of claims) {
+      const groupId = c.request.asmGroupId ?? null;
+      const key = `${c.message.accountId}/${groupId ?? ''}`;
+      let group = groups.get(key);
+      if (group === undefined) groups.set(key, (group = { accountId: c.message.accountId, groupId, claims: [] }));
+      group.claims.push(c);
+    }
+    const out = new Map<ClaimedMessage, SuppressionMatch | null>();
+    try {
+      for (const g of groups.values()) {
+        const found = await this.suppressions.findMany(g.accountId, g.claims.map((c) => c.message.recipient), g.groupId);
+        for (const c of g.claims) out.set(c, found.get(c.message.recipient.toLowerCase()) ?? null);
+      }
+    } catch (error) {
+      this.log.warn({ err: error }, 'could not check the suppressions of claimed messages together; checking each on its own');
+      return null;
+    }
+    return out;
   }
 
   /** Wakes the loop, or makes its next sleep return at once when it is not asleep yet. */
@@ -249,7 +277,8 @@ export class DeliveryWorker {
     this.wake = null;
   }
 
-  private async deliver(claim: ClaimedMessage, destination: string): Promise<void> {
+  /** `suppressed`: the message's suppression, when already looked up (see `suppressionsOf`). */
+  private async deliver(claim: ClaimedMessage, destination: string, suppressed?: SuppressionMatch | null): Promise<void> {
     let left = false;
     // The destination's slot is given back as soon as its server is done with the message, so
     // the next message starts while this one's outcome is still being written.
@@ -265,7 +294,7 @@ export class DeliveryWorker {
     };
     let health: AttemptHealth = 'not-attempted';
     try {
-      health = await this.attempt(claim, leave);
+      health = await this.attempt(claim, leave, suppressed);
     } finally {
       leave(health);
       this.recording--;
@@ -276,14 +305,14 @@ export class DeliveryWorker {
    * One delivery attempt; says whether the destination's server answered, and tells `leave` so
    * the moment the exchange with it ends.
    */
-  private async attempt(claim: ClaimedMessage, leave: (health: AttemptHealth) => void): Promise<AttemptHealth> {
+  private async attempt(claim: ClaimedMessage, leave: (health: AttemptHealth) => void, suppressed: SuppressionMatch | null | undefined): Promise<AttemptHealth> {
     const { message, request } = claim;
     const attempt = claim.attempts + 1;
     // Keyed by the ids an operator searches by: the message, the HTTP request it came in with
     // (the caller's X-Request-Id) and where it goes.
     const log = messageLog(this.log, { messageId: message.id, requestId: request.httpRequestId ?? null, xMessageId: message.requestId, destination: destinationOf(message.recipient), attempt });
     const base = { accountId: message.accountId, messageId: message.id, email: message.recipient };
-    if (await this.dropIfSuppressed(claim, log)) return 'not-attempted';
+    if (await this.dropIfSuppressed(claim, log, suppressed)) return 'not-attempted';
     let tracking: ComposeTracking | null = null;
     if (this.tracker) {
       try {
@@ -361,17 +390,20 @@ export class DeliveryWorker {
 
   /**
    * Checked at delivery, not at accept: an address suppressed while its mail waits (send_at,
-   * retries) is still spared. One indexed lookup per message. When the lookup itself fails, the
-   * message is left to its lease and tried again later rather than sent unchecked.
+   * retries) is still spared. Looked up when the message was claimed (`known`), else here. When
+   * the lookup itself fails, the message is left to its lease and tried again later rather than
+   * sent unchecked.
    */
-  private async dropIfSuppressed(claim: ClaimedMessage, log: MessageLog): Promise<boolean> {
+  private async dropIfSuppressed(claim: ClaimedMessage, log: MessageLog, known: SuppressionMatch | null | undefined): Promise<boolean> {
     const { message, request } = claim;
-    let match;
-    try {
-      match = await this.suppressions.find(message.accountId, message.recipient, request.asmGroupId ?? null);
-    } catch (error) {
-      log.error({ err: error }, 'could not check suppressions; the message will be tried again');
-      return true;
+    let match = known;
+    if (match === undefined) {
+      try {
+        match = await this.suppressions.find(message.accountId, message.recipient, request.asmGroupId ?? null);
+      } catch (error) {
+        log.error({ err: error }, 'could not check suppressions; the message will be tried again');
+        return true;
+      }
     }
     if (!match) return false;
     const event: DroppedEvent = {

@@ -29,6 +29,23 @@ export interface NewSuppression {
 /** What keeps a message from an address: a list, or an unsubscribe group of the account. */
 export type SuppressionMatch = { list: Exclude<SuppressionList, 'blocks'>; groupId: null } | { list: 'group'; groupId: number };
 
+/** Which match `find` reports when an address is on several lists: the first of these. */
+const MATCH_ORDER: readonly SuppressionMatch['list'][] = ['bounces', 'spam_reports', 'invalid_emails', 'unsubscribes', 'group'];
+
+/**
+ * `findMany`'s answer from the rows that suppress the addresses (any order, several per address):
+ * each address's first match in `find`'s order, keyed by the address as stored (lower case).
+ */
+export function firstMatches(rows: readonly { email: string; list: SuppressionMatch['list']; group_id: number }[]): Map<string, SuppressionMatch> {
+  const out = new Map<string, SuppressionMatch>();
+  for (const row of rows) {
+    const known = out.get(row.email);
+    if (known !== undefined && MATCH_ORDER.indexOf(known.list) <= MATCH_ORDER.indexOf(row.list)) continue;
+    out.set(row.email, row.list === 'group' ? { list: 'group', groupId: row.group_id } : { list: row.list, groupId: null });
+  }
+  return out;
+}
+
 /** An unsubscribe group (SendGrid ASM). Ids are whole numbers, unique across accounts. */
 export interface SuppressionGroup {
   id: number;
@@ -70,6 +87,12 @@ export interface SuppressionStore {
    * (SendGrid's Blocks API: "will not suppress future messages to blocked addresses").
    */
   find(accountId: string, email: string, groupId: number | null): Promise<SuppressionMatch | null>;
+  /**
+   * `find` for many addresses of one account and group in one lookup (the messages a delivery
+   * worker claims together): the match of each address that has one, keyed by the address in
+   * lower case; an address without a match is absent.
+   */
+  findMany(accountId: string, emails: readonly string[], groupId: number | null): Promise<Map<string, SuppressionMatch>>;
 
   /** 'limit' when the account already holds `maxGroups`; 'duplicate' when the name is taken. */
   createGroup(accountId: string, input: GroupInput, maxGroups: number): Promise<SuppressionGroup | 'limit' | 'duplicate'>;

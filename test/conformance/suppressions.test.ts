@@ -5,7 +5,7 @@ import { expandRequest } from '../../src/message/expand.js';
 import { parseMailSend } from '../../src/message/sendgrid-payload.js';
 import { newEventId, type BounceEvent } from '../../src/events/event.js';
 import type { AcceptedRequest } from '../../src/message/mail-request.js';
-import type { SuppressionGroup } from '../../src/suppressions/suppression-store.js';
+import type { SuppressionGroup, SuppressionMatch } from '../../src/suppressions/suppression-store.js';
 import { mailBody } from '../support/test-herald.js';
 import { backendsUnderTest, freshBackendEachTest } from './backends.js';
 
@@ -20,6 +20,11 @@ function accepted(accountId: string, recipients: string[]): AcceptedRequest {
 function bounce(a: AcceptedRequest, index: number, fields: Pick<BounceEvent, 'bounceType' | 'status' | 'reason' | 'mxServer'>): BounceEvent {
   const m = a.messages[index]!;
   return { type: 'bounce', id: newEventId(), accountId: m.accountId, messageId: m.id, email: m.recipient, timestamp: Date.now(), attempt: 1, ...fields };
+}
+
+/** A findMany answer as a plain object, for deepEqual. */
+function many(found: Map<string, SuppressionMatch>): Record<string, SuppressionMatch> {
+  return Object.fromEntries(found);
 }
 
 function group(result: SuppressionGroup | 'limit' | 'duplicate'): SuppressionGroup {
@@ -108,6 +113,34 @@ for (const [name, make] of backendsUnderTest()) {
       assert.deepEqual(await s.find(accountId, 'reader@example.com', news.id), { list: 'bounces', groupId: null });
       assert.equal(await s.removeFromGroup(accountId, news.id, 'READER@example.com'), 'removed');
       assert.equal(await s.removeFromGroup(accountId, news.id, 'reader@example.com'), 'not_listed');
+    });
+
+    test('findMany answers for many addresses what find answers for each, and only in the account', async () => {
+      const s = backend.suppressions;
+      const news = group(await s.createGroup(accountId, { name: 'News', description: '', isDefault: false }, 200));
+      await s.add(accountId, 'bounces', [{ email: 'Both@example.com' }, { email: 'bounced@example.com' }]);
+      await s.add(accountId, 'unsubscribes', [{ email: 'both@example.com' }, { email: 'unsub@example.com' }]);
+      await s.add(accountId, 'spam_reports', [{ email: 'spam@example.com' }]);
+      await s.add(accountId, 'blocks', [{ email: 'blocked@example.com' }]);
+      await s.addToGroup(accountId, news.id, ['reader@example.com', 'unsub@example.com']);
+      await s.add(otherAccountId, 'bounces', [{ email: 'clean@example.com' }]);
+      const emails = ['BOTH@example.com', 'bounced@example.com', 'unsub@example.com', 'spam@example.com', 'blocked@example.com', 'reader@example.com', 'clean@example.com', 'nobody@example.com'];
+      for (const groupId of [null, news.id]) {
+        const many = await s.findMany(accountId, emails, groupId);
+        for (const email of emails) {
+          assert.deepEqual(many.get(email.toLowerCase()) ?? null, await s.find(accountId, email, groupId), `${email}, group ${groupId}`);
+        }
+        assert.equal(many.size, groupId === null ? 4 : 5);
+      }
+      assert.deepEqual(many(await s.findMany(accountId, emails, news.id)), {
+        'both@example.com': { list: 'bounces', groupId: null },
+        'bounced@example.com': { list: 'bounces', groupId: null },
+        'unsub@example.com': { list: 'unsubscribes', groupId: null },
+        'spam@example.com': { list: 'spam_reports', groupId: null },
+        'reader@example.com': { list: 'group', groupId: news.id },
+      });
+      assert.deepEqual(many(await s.findMany(otherAccountId, emails, news.id)), { 'clean@example.com': { list: 'bounces', groupId: null } });
+      assert.equal((await s.findMany(accountId, [], null)).size, 0);
     });
 
     test('groups: unique names, one default, a limit, and deletion takes their unsubscribes', async () => {

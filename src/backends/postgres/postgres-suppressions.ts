@@ -10,6 +10,7 @@ import type {
   SuppressionStore,
 } from '../../suppressions/suppression-store.js';
 import type { PgDatabase, PgQueryable } from './pg-database.js';
+import { firstMatches } from '../../suppressions/suppression-store.js';
 
 /**
  * Adds or refreshes one address on one list (never a group: group_id 0), as SQLite's
@@ -118,6 +119,19 @@ export class PostgresSuppressions implements SuppressionStore {
     );
     if (!row) return null;
     return row.list === 'group' ? { list: 'group', groupId: row.group_id } : { list: row.list, groupId: null };
+  }
+
+  async findMany(accountId: string, emails: readonly string[], groupId: number | null): Promise<Map<string, SuppressionMatch>> {
+    if (emails.length === 0) return new Map();
+    // One round trip for all of them: the primary key (account_id, email, ...) once per address.
+    const rows = await this.db.query<{ email: string; list: SuppressionMatch['list']; group_id: number }>(
+      `SELECT email, list, group_id FROM suppressions
+        WHERE account_id = $1 AND email = ANY($2::text[])
+          AND ((group_id = 0 AND list IN ('bounces', 'spam_reports', 'invalid_emails', 'unsubscribes'))
+            OR (list = 'group' AND group_id = $3))`,
+      [accountId, emails.map((e) => e.toLowerCase()), groupId !== null && isGroupId(groupId) ? groupId : -1],
+    );
+    return firstMatches(rows);
   }
 
   async createGroup(accountId: string, input: GroupInput, maxGroups: number): Promise<SuppressionGroup | 'limit' | 'duplicate'> {

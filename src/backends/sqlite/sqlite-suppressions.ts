@@ -10,6 +10,7 @@ import type {
   SuppressionMatch,
   SuppressionStore,
 } from '../../suppressions/suppression-store.js';
+import { firstMatches } from '../../suppressions/suppression-store.js';
 
 /**
  * Adds or refreshes one address on one list. Shared with the queue, which runs it in the same
@@ -50,6 +51,11 @@ export class SqliteSuppressions implements SuppressionStore {
             OR (list = 'group' AND group_id = @group_id))
         ORDER BY CASE list WHEN 'bounces' THEN 0 WHEN 'spam_reports' THEN 1 WHEN 'invalid_emails' THEN 2 WHEN 'unsubscribes' THEN 3 ELSE 4 END
         LIMIT 1`),
+      // The same, for a JSON array of addresses: one index seek each, in one statement.
+      findMany: reader.prepare(`SELECT email, list, group_id FROM suppressions
+        WHERE account_id = @account_id AND email IN (SELECT value FROM json_each(@emails))
+          AND ((group_id = 0 AND list IN ('bounces', 'spam_reports', 'invalid_emails', 'unsubscribes'))
+            OR (list = 'group' AND group_id = @group_id))`),
       groupCount: db.prepare('SELECT COUNT(*) AS n FROM suppression_groups WHERE account_id = ?'),
       groupByName: db.prepare('SELECT id FROM suppression_groups WHERE account_id = ? AND name = ?'),
       insertGroup: db.prepare(`INSERT INTO suppression_groups (account_id, name, description, is_default, created_at)
@@ -107,6 +113,12 @@ export class SqliteSuppressions implements SuppressionStore {
     const row = this.stmt.find.get({ account_id: accountId, email: email.toLowerCase(), group_id: groupId ?? -1 }) as { list: Exclude<SuppressionList, 'blocks'> | 'group'; group_id: number } | undefined;
     if (!row) return null;
     return row.list === 'group' ? { list: 'group', groupId: row.group_id } : { list: row.list, groupId: null };
+  }
+
+  async findMany(accountId: string, emails: readonly string[], groupId: number | null): Promise<Map<string, SuppressionMatch>> {
+    if (emails.length === 0) return new Map();
+    const rows = this.stmt.findMany.all({ account_id: accountId, emails: JSON.stringify(emails.map((e) => e.toLowerCase())), group_id: groupId ?? -1 });
+    return firstMatches(rows as Parameters<typeof firstMatches>[0]);
   }
 
   async createGroup(accountId: string, input: GroupInput, maxGroups: number): Promise<SuppressionGroup | 'limit' | 'duplicate'> {
