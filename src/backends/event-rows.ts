@@ -17,12 +17,13 @@ export function eventToRow(event: HeraldEvent): Omit<EventRow, 'seq'> {
 }
 
 export function rowToEvent(row: EventRow): HeraldEvent {
-  return {
-    ...(JSON.parse(row.data) as object),
-    id: row.id,
-    accountId: row.account_id,
-    messageId: row.message_id,
-    type: row.type,
-    timestamp: row.timestamp,
-  } as HeraldEvent;
+  // JSON.parse makes a new object: the columns go onto it, rather than both into a third. Readers
+  // of the log (stats, webhooks) turn every event of every message back into an object.
+  const event = JSON.parse(row.data) as Record<string, unknown>;
+  event.id = row.id;
+  event.accountId = row.account_id;
+  event.messageId = row.message_id;
+  event.type = row.type;
+  event.timestamp = row.timestamp;
+  return event as unknown as HeraldEvent;
 }
