@@ -107,23 +107,13 @@ export class PostgresSuppressions implements SuppressionStore {
   }
 
   async find(accountId: string, email: string, groupId: number | null): Promise<SuppressionMatch | null> {
-    // One index range on the primary key (account_id, email, ...): cheap before every delivery.
-    const [row] = await this.db.query<{ list: Exclude<SuppressionList, 'blocks'> | 'group'; group_id: number }>(
-      `SELECT list, group_id FROM suppressions
-        WHERE account_id = $1 AND email = $2
-          AND ((group_id = 0 AND list IN ('bounces', 'spam_reports', 'invalid_emails', 'unsubscribes'))
-            OR (list = 'group' AND group_id = $3))
-        ORDER BY CASE list WHEN 'bounces' THEN 0 WHEN 'spam_reports' THEN 1 WHEN 'invalid_emails' THEN 2 WHEN 'unsubscribes' THEN 3 ELSE 4 END
-        LIMIT 1`,
-      [accountId, email.toLowerCase(), groupId !== null && isGroupId(groupId) ? groupId : -1],
-    );
-    if (!row) return null;
-    return row.list === 'group' ? { list: 'group', groupId: row.group_id } : { list: row.list, groupId: null };
+    return (await this.findMany(accountId, [email], groupId)).get(email.toLowerCase()) ?? null;
   }
 
   async findMany(accountId: string, emails: readonly string[], groupId: number | null): Promise<Map<string, SuppressionMatch>> {
     if (emails.length === 0) return new Map();
-    // One round trip for all of them: the primary key (account_id, email, ...) once per address.
+    // One round trip for all of them, cheap before every delivery: the primary key
+    // (account_id, email, ...) once per address.
     const rows = await this.db.query<{ email: string; list: SuppressionMatch['list']; group_id: number }>(
       `SELECT email, list, group_id FROM suppressions
         WHERE account_id = $1 AND email = ANY($2::text[])

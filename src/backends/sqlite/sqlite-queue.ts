@@ -44,9 +44,11 @@ export class SqliteQueue implements MessageQueue {
 
   constructor(private readonly connections: SqliteConnections) {
     this.ready.setMaxListeners(0);
-    // Accepting writes through the accept connection (the WAL fsynced per group commit, off the
-    // event loop, before any caller is answered): a 202 must survive power loss. Leases and outcomes go through the relaxed one: losing the last of those to a
-    // power cut only means a message is leased or delivered again, which at-least-once allows.
+    // Accepts commit through the accept committer (the WAL fsynced per group commit, off the event
+    // loop, before any caller is answered): a 202 must survive power loss. Leases and outcomes
+    // commit through the relaxed one: losing the last of those to a power cut only means a
+    // message is leased or delivered again, which at-least-once allows. Both committers share one
+    // connection (see SqliteConnections).
     const durable = connections.accept.db;
     const db = connections.relaxed.db;
     this.db = db;

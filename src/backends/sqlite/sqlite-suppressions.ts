@@ -32,7 +32,7 @@ export class SqliteSuppressions implements SuppressionStore {
   private readonly stmt;
 
   /**
-   * @param reader the connection `find` reads through (checked before every delivery): the one
+   * @param reader the connection `find` and `findMany` read through (before every delivery): the one
    *   the queue writes through, whose page cache those writes keep warm. Another connection's
    *   cache is dropped each time the file changes under it, which at full load is every commit.
    */
@@ -44,14 +44,8 @@ export class SqliteSuppressions implements SuppressionStore {
       upsert: db.prepare(UPSERT_SUPPRESSION),
       removeAll: db.prepare("DELETE FROM suppressions WHERE account_id = ? AND list = ? AND group_id = 0"),
       removeOne: db.prepare('DELETE FROM suppressions WHERE account_id = ? AND list = ? AND group_id = 0 AND email = ?'),
-      // One index range on the primary key (account_id, email, ...): cheap before every delivery.
-      find: reader.prepare(`SELECT list, group_id FROM suppressions
-        WHERE account_id = @account_id AND email = @email
-          AND ((group_id = 0 AND list IN ('bounces', 'spam_reports', 'invalid_emails', 'unsubscribes'))
-            OR (list = 'group' AND group_id = @group_id))
-        ORDER BY CASE list WHEN 'bounces' THEN 0 WHEN 'spam_reports' THEN 1 WHEN 'invalid_emails' THEN 2 WHEN 'unsubscribes' THEN 3 ELSE 4 END
-        LIMIT 1`),
-      // The same, for a JSON array of addresses: one index seek each, in one statement.
+      // What suppresses each of a JSON array of addresses: one seek each on the primary key
+      // (account_id, email, ...), in one statement. Cheap before every delivery.
       findMany: reader.prepare(`SELECT email, list, group_id FROM suppressions
         WHERE account_id = @account_id AND email IN (SELECT value FROM json_each(@emails))
           AND ((group_id = 0 AND list IN ('bounces', 'spam_reports', 'invalid_emails', 'unsubscribes'))
@@ -110,9 +104,7 @@ export class SqliteSuppressions implements SuppressionStore {
   }
 
   async find(accountId: string, email: string, groupId: number | null): Promise<SuppressionMatch | null> {
-    const row = this.stmt.find.get({ account_id: accountId, email: email.toLowerCase(), group_id: groupId ?? -1 }) as { list: Exclude<SuppressionList, 'blocks'> | 'group'; group_id: number } | undefined;
-    if (!row) return null;
-    return row.list === 'group' ? { list: 'group', groupId: row.group_id } : { list: row.list, groupId: null };
+    return (await this.findMany(accountId, [email], groupId)).get(email.toLowerCase()) ?? null;
   }
 
   async findMany(accountId: string, emails: readonly string[], groupId: number | null): Promise<Map<string, SuppressionMatch>> {
