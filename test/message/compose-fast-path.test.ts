@@ -210,6 +210,22 @@ describe('compose without streams', () => {
     }
   });
 
+  test('addresses without a name give the header nodemailer writes for the bare address', async () => {
+    // Addresses reach nodemailer as objects, never through its address parser: for an address
+    // validated at accept, both write the same field.
+    const emails = ['rcpt@example.com', 'First.Last+tag@Sub.Example.COM', 'user@bücher.example', 'josé@example.com', "o'neil_x-y@example.co.uk"];
+    for (const email of emails) {
+      const r = request({ personalizations: [personalization({ to: [{ email }], cc: [{ email }] })], from: { email } });
+      const at = { ...input(r), messageId: 'bare-address' };
+      const ours = (await composeMessage(at)).toString('utf8');
+      const theirs = (await new MailComposer({ ...mailOptions(at), from: email, to: email, cc: email }).compile().build()).toString('utf8');
+      for (const name of ['From', 'To', 'Cc']) {
+        const field = (m: string): string | undefined => m.split('\r\n').find((l) => l.startsWith(`${name}: `));
+        assert.equal(field(ours), field(theirs), `${name} for ${email}`);
+      }
+    }
+  });
+
   test('a tree with streamed content falls back to the streaming build', async () => {
     const { Readable } = await import('node:stream');
     const tree = new MailComposer({ from: 'a@example.com', to: 'b@example.com', text: Readable.from(['streamed']) }).compile();
