@@ -294,7 +294,7 @@ export class DeliveryWorker {
     };
     let health: AttemptHealth = 'not-attempted';
     try {
-      health = await this.attempt(claim, leave, suppressed);
+      health = await this.attempt(claim, destination, leave, suppressed);
     } finally {
       leave(health);
       this.recording--;
@@ -305,12 +305,12 @@ export class DeliveryWorker {
    * One delivery attempt; says whether the destination's server answered, and tells `leave` so
    * the moment the exchange with it ends.
    */
-  private async attempt(claim: ClaimedMessage, leave: (health: AttemptHealth) => void, suppressed: SuppressionMatch | null | undefined): Promise<AttemptHealth> {
+  private async attempt(claim: ClaimedMessage, destination: string, leave: (health: AttemptHealth) => void, suppressed: SuppressionMatch | null | undefined): Promise<AttemptHealth> {
     const { message, request } = claim;
     const attempt = claim.attempts + 1;
     // Keyed by the ids an operator searches by: the message, the HTTP request it came in with
     // (the caller's X-Request-Id) and where it goes.
-    const log = messageLog(this.log, { messageId: message.id, requestId: request.httpRequestId ?? null, xMessageId: message.requestId, destination: destinationOf(message.recipient), attempt });
+    const log = messageLog(this.log, { messageId: message.id, requestId: request.httpRequestId ?? null, xMessageId: message.requestId, destination, attempt });
     const base = { accountId: message.accountId, messageId: message.id, email: message.recipient };
     if (await this.dropIfSuppressed(claim, log, suppressed)) return 'not-attempted';
     let tracking: ComposeTracking | null = null;
