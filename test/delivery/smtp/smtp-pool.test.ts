@@ -111,14 +111,20 @@ test('a connection is replaced after maxMessagesPerConnection messages, with QUI
   assert.deepEqual(quits.sort(), [0, 1, 2]);
 });
 
-test('connections are used up at different counts, never above maxMessagesPerConnection', async (t) => {
-  const carried: number[] = [];
-  const server = await startScriptedServer(async (s) => {
+/** A server that takes every transaction and, as each connection ends, notes how many it carried. */
+function countingServer(carried: number[], greetingDelayMs = 0): ReturnType<typeof startScriptedServer> {
+  return startScriptedServer(async (s) => {
+    if (greetingDelayMs > 0) await new Promise((r) => setTimeout(r, greetingDelayMs));
     await greetAndEhlo(s);
     const received: Buffer[] = [];
     await serveTransactions(s, received);
     carried.push(received.length);
   });
+}
+
+test('connections are used up at different counts, never above maxMessagesPerConnection', async (t) => {
+  const carried: number[] = [];
+  const server = await countingServer(carried);
   t.after(() => server.close());
   const smtp = pool(t, { maxConnections: 1, maxMessagesPerConnection: 20 });
   for (let i = 0; i < 200; i++) await smtp.send({ host: '127.0.0.1', port: server.port }, { from: 'a@herald.test', to: ['b@example.com'], raw: RAW });
@@ -133,15 +139,9 @@ test('connections are used up at different counts, never above maxMessagesPerCon
 
 test('behind a slow greeting, every message is delivered and no connection carries more than maxMessagesPerConnection', async (t) => {
   const carried: number[] = [];
-  const server = await startScriptedServer(async (s) => {
-    // As smtp-server and postscreen do: the greeting comes late, while the other connections
-    // carry on and a retiring one may go on up to the limit.
-    await new Promise((r) => setTimeout(r, 30));
-    await greetAndEhlo(s);
-    const received: Buffer[] = [];
-    await serveTransactions(s, received);
-    carried.push(received.length);
-  });
+  // As smtp-server and postscreen do: the greeting comes late, while the other connections
+  // carry on and a retiring one may go on up to the limit.
+  const server = await countingServer(carried, 30);
   t.after(() => server.close());
   const smtp = pool(t, { maxConnections: 3, maxMessagesPerConnection: 20 });
   await Promise.all(Array.from({ length: 300 }, () => smtp.send({ host: '127.0.0.1', port: server.port }, { from: 'a@herald.test', to: ['b@example.com'], raw: RAW })));
