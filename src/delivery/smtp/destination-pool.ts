@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { DeliveryError } from '../delivery-error.js';
 import { SmtpConnection, wasNotSent, type SmtpConnectionOptions } from './smtp-connection.js';
 import type { SmtpMessage, SmtpSendResult } from './smtp-transaction.js';
@@ -52,7 +53,11 @@ export class DestinationPool {
     private readonly options: SmtpConnectionOptions,
     private limits: DestinationLimits,
     private readonly onEmpty: () => void,
-  ) {}
+  ) {
+    // Every connection being opened listens on this signal until it is open: as many listeners
+    // as `maxConnections` allows, which may be far above Node's warning threshold of 10.
+    setMaxListeners(0, this.aborter.signal);
+  }
 
   /** Connections open or opening. */
   get size(): number {

@@ -43,6 +43,24 @@ test('many messages go over a few reused connections, byte for byte, dot-stuffed
   });
 });
 
+test('opening many connections to one destination at once raises no listener-leak warning', async (t) => {
+  const sink = await startSmtpSink();
+  t.after(() => sink.close());
+  const warnings: Error[] = [];
+  const onWarning = (w: Error): void => {
+    warnings.push(w);
+  };
+  process.on('warning', onWarning);
+  t.after(() => process.off('warning', onWarning));
+  const smtp = pool(t, { maxConnections: 16 });
+  const dest = { host: '127.0.0.1', port: sink.port };
+  await Promise.all(Array.from({ length: 32 }, (_, i) => smtp.send(dest, { from: 'a@herald.test', to: [`r${i}@example.com`], raw: RAW })));
+  assert.ok(sink.peakConnections > 10, `the pool opened ${sink.peakConnections} connections at once`);
+  // Warnings are emitted on the next tick.
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(warnings.filter((w) => w.name === 'MaxListenersExceededWarning').map((w) => w.message), []);
+});
+
 test('8-bit UTF-8 content and a UTF-8 sender arrive intact through smtp-server (8BITMIME, SMTPUTF8)', async (t) => {
   const sink = await startSmtpSink();
   t.after(() => sink.close());
