@@ -304,7 +304,7 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'Domains sent to fixed hosts instead of their MX, tried in order: `{"example.com": ["10.0.0.5", "mx.internal:2525", "[::1]:2526"]}`. In the environment, the same JSON.',
   },
   { key: 'destinationMaxConnections', kind: 'integer', default: 10, min: 1, max: 1000, doc: "Most SMTP connections to one destination's MX host. At most four times this many of its messages are in progress at once." },
-  { key: 'destinationMaxMessagesPerConnection', kind: 'integer', default: 100, min: 1, max: 100_000, doc: 'Messages sent over one connection before it says QUIT and a fresh one takes over.' },
+  { key: 'destinationMaxMessagesPerConnection', kind: 'integer', default: 1000, min: 1, max: 100_000, doc: 'Messages sent over one connection before it says QUIT and a fresh one takes over. The big mailbox providers get lower limits of their own (`destinationOverrides`).' },
   { key: 'destinationMessagesPerSecond', kind: 'integer', default: 0, min: 0, max: 100_000, doc: 'Most messages per second to one destination; 0 is unlimited.' },
   { key: 'destinationBreakerFailures', kind: 'integer', default: 5, min: 0, max: 1000, doc: 'Consecutive connection failures (refused, timed out, greeting or EHLO refused) that pause a destination; its messages wait in the queue, unattempted. 0 never pauses.' },
   { key: 'destinationBreakerPauseMs', kind: 'integer', default: MINUTE, min: 100, max: HOUR, doc: 'How long a paused destination waits before one probe attempt, ms; each failed probe doubles it, up to 16 times.' },
