@@ -25,6 +25,9 @@ export interface EndToEndResult {
   msgPerSec: number;
   /** Messages accepted (202) per second over the accept phase alone. */
   acceptPerSec: number;
+  /** Messages delivered per second while requests were still being accepted, and after the last 202. */
+  deliveryWhileAcceptingPerSec: number;
+  deliveryAfterAcceptingPerSec: number;
 }
 
 export interface LatencyResult {
@@ -102,6 +105,24 @@ async function untilArrived(sink: SinkProcess, messages: number): Promise<void> 
 }
 
 /**
+ * Called when the last request was answered: waits for every message at the sink and times the
+ * run from `started`. What the sink had counted by then says how far delivery kept up while the
+ * process was also accepting.
+ */
+async function timedDelivery(sink: SinkProcess, messages: number, started: number, accepted: number, acceptMs: number): Promise<EndToEndResult> {
+  const acceptedAt = performance.now() - started;
+  const deliveredWhileAccepting = await sink.count();
+  await untilArrived(sink, messages);
+  const ms = performance.now() - started;
+  return {
+    msgPerSec: messages / (ms / 1000),
+    acceptPerSec: accepted / (acceptMs / 1000),
+    deliveryWhileAcceptingPerSec: deliveredWhileAccepting / (acceptedAt / 1000),
+    deliveryAfterAcceptingPerSec: (messages - deliveredWhileAccepting) / (Math.max(1, ms - acceptedAt) / 1000),
+  };
+}
+
+/**
  * HTTP accept → delivered at the sink: a Herald process relaying to a sink process, driven over
  * HTTP by this process with `recipientsPerRequest` personalizations per request. Timed until the
  * sink has counted every message. `messages` must be a multiple of `recipientsPerRequest`.
@@ -121,9 +142,7 @@ export async function measureEndToEnd(size: number, messages: number, recipients
     const load = await postMany(`${herald.url}/v3/mail/send`, herald.apiKey, (i) => mailBody(size, i * recipientsPerRequest, recipientsPerRequest, domains), requests, {
       concurrency: recipientsPerRequest === 1 ? REQUESTS_IN_FLIGHT : BATCHED_IN_FLIGHT,
     });
-    await untilArrived(sink, messages);
-    const ms = performance.now() - started;
-    return { msgPerSec: messages / (ms / 1000), acceptPerSec: (load.accepted * recipientsPerRequest) / (load.ms / 1000) };
+    return await timedDelivery(sink, messages, started, load.accepted * recipientsPerRequest, load.ms);
   } finally {
     await herald.stop();
     await sink.stop();
@@ -191,9 +210,7 @@ export async function measureCluster(size: number, messages: number, recipientsP
     const load = await postMany(`${api.url}/v3/mail/send`, api.apiKey, (i) => mailBody(size, i * recipientsPerRequest, recipientsPerRequest), requests, {
       concurrency: recipientsPerRequest === 1 ? REQUESTS_IN_FLIGHT : BATCHED_IN_FLIGHT,
     });
-    await untilArrived(sink, messages);
-    const ms = performance.now() - started;
-    return { msgPerSec: messages / (ms / 1000), acceptPerSec: (load.accepted * recipientsPerRequest) / (load.ms / 1000) };
+    return await timedDelivery(sink, messages, started, load.accepted * recipientsPerRequest, load.ms);
   } finally {
     for (const p of processes.reverse()) await p.stop();
     await sink.stop();
