@@ -1,16 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import { openBackend } from '../../src/backends/backend.js';
 import { loadConfig } from '../../src/config/load.js';
-import { createLogger } from '../../src/ops/logger.js';
-import { DeliveryWorker } from '../../src/delivery/delivery-worker.js';
-import { SmtpTransport } from '../../src/delivery/smtp/smtp-transport.js';
 import { expandRequest } from '../../src/message/expand.js';
 import { parseMailSend } from '../../src/message/sendgrid-payload.js';
 import type { MessageQueue } from '../../src/queue/queue.js';
 import { startSmtpSink } from '../support/smtp-sink.js';
 import { tempDataDir } from '../support/test-herald.js';
+import { startRelayWorker } from '../support/delivery-worker.js';
 
 // A claim is a transaction, and its cost is mostly the transaction's: while a destination is busy
 // the worker waits until half of its slots are free and claims them together, rather than one
@@ -44,15 +41,7 @@ test('a busy destination is claimed half of its slots at a time', async (t) => {
   );
   await backend.queue.enqueue(expandRequest(mail, { accountId: 'acct-claims', apiKeyId: null, nowMs: Date.now(), maxAgeMs: 3_600_000 }));
 
-  const transport = new SmtpTransport(config);
-  const worker = new DeliveryWorker(queue, backend.suppressions, backend.domains, transport, config, createLogger('silent'));
-  worker.start();
-  t.after(async () => {
-    await worker.stop(1000);
-    await transport.close();
-    await backend.close();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  startRelayWorker(t, { backend, config, dataDir, queue });
   await sink.waitFor(messages, 20_000);
 
   const taken = claims.filter((n) => n > 0);

@@ -1,17 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import { openBackend } from '../../src/backends/backend.js';
 import { loadConfig } from '../../src/config/load.js';
-import { createLogger } from '../../src/ops/logger.js';
-import { DeliveryWorker } from '../../src/delivery/delivery-worker.js';
-import { SmtpTransport } from '../../src/delivery/smtp/smtp-transport.js';
 import { expandRequest } from '../../src/message/expand.js';
 import { parseMailSend } from '../../src/message/sendgrid-payload.js';
 import type { MessageQueue } from '../../src/queue/queue.js';
 import type { FinalEvent } from '../../src/events/event.js';
 import { startSmtpSink } from '../support/smtp-sink.js';
 import { tempDataDir, eventually } from '../support/test-herald.js';
+import { startRelayWorker } from '../support/delivery-worker.js';
 
 // The worker gives a message's slot back when its server has answered, not when the outcome is
 // written: a store slow to commit must not hold the connections idle.
@@ -47,17 +44,9 @@ test('the next message goes out while the previous outcome is still being writte
   );
   await backend.queue.enqueue(expandRequest(mail, { accountId: 'acct-overlap', apiKeyId: null, nowMs: Date.now(), maxAgeMs: 3_600_000 }));
 
-  const transport = new SmtpTransport(config);
-  const worker = new DeliveryWorker(queue, backend.suppressions, backend.domains, transport, config, createLogger('silent'));
-  worker.start();
-  // Hooks run in the order they were added: the worker and transport stop before the store closes.
-  t.after(async () => {
-    open();
-    await worker.stop(1000);
-    await transport.close();
-    await backend.close();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  // Opened before the worker stops (hooks run in the order they were added), so it can finish.
+  t.after(() => open());
+  const worker = startRelayWorker(t, { backend, config, dataDir, queue });
 
   // Both reach the server while neither outcome has been written.
   await sink.waitFor(2, 10_000);

@@ -1,17 +1,14 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import { openBackend, type Backend } from '../../src/backends/backend.js';
 import { loadConfig } from '../../src/config/load.js';
-import { createLogger } from '../../src/ops/logger.js';
-import { DeliveryWorker } from '../../src/delivery/delivery-worker.js';
-import { SmtpTransport } from '../../src/delivery/smtp/smtp-transport.js';
 import { expandRequest } from '../../src/message/expand.js';
 import { parseMailSend } from '../../src/message/sendgrid-payload.js';
 import type { SuppressionStore } from '../../src/suppressions/suppression-store.js';
 import type { DroppedEvent, HeraldEvent } from '../../src/events/event.js';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.js';
 import { tempDataDir, eventually } from '../support/test-herald.js';
+import { startRelayWorker } from '../support/delivery-worker.js';
 
 // The worker looks up the suppressions of the messages it claims together in one lookup per
 // account and group (findMany), not one per message; when that lookup fails, each message looks up
@@ -60,15 +57,7 @@ async function deliverOnce(t: TestContext, failFindMany: boolean): Promise<Run> 
   );
   await backend.queue.enqueue(expandRequest(mail, { accountId: ACCOUNT, apiKeyId: null, nowMs: Date.now(), maxAgeMs: 3_600_000 }));
 
-  const transport = new SmtpTransport(config);
-  const worker = new DeliveryWorker(backend.queue, store, backend.domains, transport, config, createLogger('silent'));
-  worker.start();
-  t.after(async () => {
-    await worker.stop(1000);
-    await transport.close();
-    await backend.close();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  startRelayWorker(t, { backend, config, dataDir, suppressions: store });
   await eventually(async () => {
     const depth = await backend.queue.depth();
     return depth.ready + depth.leased + depth.scheduled === 0;
