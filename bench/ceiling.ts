@@ -4,21 +4,42 @@ import { makeBody } from './messages.js';
 import { sendRaw } from './raw-smtp-sender.js';
 import { startSinkProcess } from './sink-client.js';
 
-const CONNECTIONS = 4; // the same pool size Herald's end-to-end runs are given
+/**
+ * Connection counts the raw sender is measured at; the ceiling is the best of them. 8 is Herald's
+ * default relay pool (`smtpPoolSize`), so Herald at its defaults is never compared with a sender
+ * given fewer connections; which of the two the sink takes more from varies from run to run.
+ */
+export const CEILING_CONNECTIONS = [4, 8] as const;
+/** Herald's relay runs pinned to the raw sender's connections, for a like-for-like figure. */
+export const PINNED_CONNECTIONS = CEILING_CONNECTIONS[0];
 const POLL_INTERVAL = 10; // ms
 const ARRIVAL_TIMEOUT = 30 * 1000; // ms
 
+export interface CeilingResult {
+  /** The best of the connection counts. */
+  msgPerSec: number;
+  /** Each count's figure, in the order of CEILING_CONNECTIONS. */
+  byConnections: number[];
+}
+
 /**
  * Raw SMTP throughput into a sink process, with nothing of Herald in the way: the figure Herald's
- * end-to-end results are compared with. Timed from the first connect until the sink has counted
- * every message, the same span an end-to-end run is timed over.
+ * end-to-end results are compared with. Measured at each of CEILING_CONNECTIONS (a fresh sink
+ * each time) and the best is taken. Each is timed from the first connect until the sink has
+ * counted every message, the same span an end-to-end run is timed over.
  */
-export async function measureCeiling(size: number, messages: number): Promise<{ msgPerSec: number }> {
+export async function measureCeiling(size: number, messages: number): Promise<CeilingResult> {
+  const byConnections: number[] = [];
+  for (const connections of CEILING_CONNECTIONS) byConnections.push(await measureRaw(size, messages, connections));
+  return { msgPerSec: Math.max(...byConnections), byConnections };
+}
+
+async function measureRaw(size: number, messages: number, connections: number): Promise<number> {
   const sink = await startSinkProcess();
   try {
     const body = makeBody(size, 0);
     const started = performance.now();
-    const { sent } = await sendRaw({ host: '127.0.0.1', port: sink.port, connections: CONNECTIONS, messages, body });
+    const { sent } = await sendRaw({ host: '127.0.0.1', port: sink.port, connections, messages, body });
     const deadline = performance.now() + ARRIVAL_TIMEOUT;
     let arrived = await sink.count();
     while (arrived < messages) {
@@ -30,7 +51,7 @@ export async function measureCeiling(size: number, messages: number): Promise<{ 
     }
     const ms = performance.now() - started;
     if (sent !== messages) throw new Error(`ceiling: sent ${sent} of ${messages} messages`);
-    return { msgPerSec: messages / (ms / 1000) };
+    return messages / (ms / 1000);
   } finally {
     await sink.stop();
   }

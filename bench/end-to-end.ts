@@ -4,8 +4,8 @@ import { startSinkProcess, type SinkProcess } from './sink-client.js';
 import { startHeraldProcess, type HeraldProcess } from './herald-process.js';
 import { postMany } from './http-load.js';
 import { startDnsServer, type DnsRecordSet, type DnsTestServer } from '../test/support/dns-server.js';
+import { PINNED_CONNECTIONS } from './ceiling.js';
 
-const CONNECTIONS = 4; // SMTP connections, the same as the ceiling's
 const REQUESTS_IN_FLIGHT = 64; // HTTP requests in flight with one recipient per request
 const BATCHED_IN_FLIGHT = 4; // with many: a bulk sender has few large requests going at a time
 const ARRIVAL_TIMEOUT = 120 * 1000; // ms
@@ -17,8 +17,11 @@ const ARRIVAL_TIMEOUT = 120 * 1000; // ms
  */
 const MX_DOMAINS = 4;
 
-/** How Herald delivers in a run: through the sink as its relay, or to each domain's MX. */
-export type Route = 'relay' | 'mx';
+/**
+ * How Herald delivers in a run: through the sink as its relay with Herald's default pool
+ * (`smtpPoolSize`), the same pinned to the raw sender's connection count, or to each domain's MX.
+ */
+export type Route = 'relay' | 'relay-pinned' | 'mx';
 
 export interface EndToEndResult {
   /** Messages delivered at the sink per second, from the first request to the last arrival. */
@@ -61,9 +64,11 @@ function domainOf(n: number, domains: number): string {
 
 /** The sink, Herald's settings to reach it, and (direct MX) the DNS server naming its hosts. */
 async function startRoute(route: Route, recordArrivals = false): Promise<{ sink: SinkProcess; env: Record<string, string>; dns: DnsTestServer | null }> {
-  if (route === 'relay') {
+  if (route !== 'mx') {
     const sink = await startSinkProcess({ recordArrivals });
-    return { sink, dns: null, env: { HERALD_SMTP_RELAY: `smtp://127.0.0.1:${sink.port}`, HERALD_SMTP_POOL_SIZE: String(CONNECTIONS) } };
+    const env: Record<string, string> = { HERALD_SMTP_RELAY: `smtp://127.0.0.1:${sink.port}` };
+    if (route === 'relay-pinned') env.HERALD_SMTP_POOL_SIZE = String(PINNED_CONNECTIONS);
+    return { sink, dns: null, env };
   }
   const hosts = Array.from({ length: MX_DOMAINS }, (_, i) => `127.0.0.${i + 2}`);
   const sink = await startSinkProcess({ recordArrivals, hosts });
@@ -157,8 +162,8 @@ export async function measureEndToEnd(size: number, messages: number, recipients
  * delivery attempt: it adds composing, the SMTP exchange and the sink's own reading.
  */
 export async function measureLatency(size: number, ratePerSec: number, messages: number): Promise<LatencyResult> {
-  const sink = await startSinkProcess({ recordArrivals: true });
-  const herald = await startHeraldProcess({ HERALD_SMTP_RELAY: `smtp://127.0.0.1:${sink.port}`, HERALD_SMTP_POOL_SIZE: String(CONNECTIONS) }, heraldNodeArgs());
+  const { sink, env } = await startRoute('relay', true);
+  const herald = await startHeraldProcess(env, heraldNodeArgs());
   try {
     const acceptedAt = new Map<string, number>();
     await postMany(`${herald.url}/v3/mail/send`, herald.apiKey, (i) => mailBody(size, i, 1), messages, {

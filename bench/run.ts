@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { measureCeiling } from './ceiling.js';
+import { CEILING_CONNECTIONS, PINNED_CONNECTIONS, measureCeiling } from './ceiling.js';
 import { measureCluster, measureEndToEnd, measureLatency } from './end-to-end.js';
 import { measureActivity } from './activity.js';
 
@@ -40,6 +40,8 @@ const CASES = [
   { label: '50 KB', size: 50 * 1024, messages: Number(process.env.BENCH_MESSAGES_50K ?? 1500) },
 ].filter((c) => !ONLY || ONLY.includes(c.label));
 
+/** "4 connections 6,845, 8 connections 6,432": one ceiling measurement's figures. */
+const ceilingBy = (xs: readonly number[]) => xs.map((x, i) => `${CEILING_CONNECTIONS[i]} connections ${fmt(x)}`).join(', ');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const spread = (xs: number[]) => `${fmt(median(xs))} (${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))})`;
@@ -60,6 +62,10 @@ interface Row {
   /** Cluster mode (PostgreSQL), batched: one process, and two delivery processes. */
   cluster1: number[];
   cluster2: number[];
+  /** The raw sender at each of CEILING_CONNECTIONS; `ceiling` is the best of each round's. */
+  ceilingBy: number[][];
+  /** Batched relay runs with Herald's pool pinned to the raw sender's PINNED_CONNECTIONS. */
+  pinned: number[];
   latency?: { ratePerSec: number; messages: number; medianMs: number; p99Ms: number; maxMs: number };
 }
 
@@ -119,15 +125,18 @@ async function deliveryRuns(): Promise<void> {
   for (const c of CASES) {
     // Batched runs need whole requests: round the message count down to a multiple of the batch.
     const batchedMessages = Math.max(BATCH, Math.floor(c.messages / BATCH) * BATCH);
-    const row: Row = { label: c.label, messages: c.messages, ceiling: [], single: [], singleAccept: [], batched: [], batchedAccept: [], mxSingle: [], mxBatched: [], cluster1: [], cluster2: [] };
+    const row: Row = { label: c.label, messages: c.messages, ceiling: [], single: [], singleAccept: [], batched: [], batchedAccept: [], mxSingle: [], mxBatched: [], cluster1: [], cluster2: [], ceilingBy: [], pinned: [] };
     for (let r = 0; r < RUNS; r++) {
-      row.ceiling.push((await measureCeiling(c.size, c.messages)).msgPerSec);
+      const ceiling = await measureCeiling(c.size, c.messages);
+      row.ceiling.push(ceiling.msgPerSec);
+      row.ceilingBy.push(ceiling.byConnections);
       const single = await measureEndToEnd(c.size, c.messages, 1);
       row.single.push(single.msgPerSec);
       row.singleAccept.push(single.acceptPerSec);
       const batched = await measureEndToEnd(c.size, batchedMessages, BATCH);
       row.batched.push(batched.msgPerSec);
       row.batchedAccept.push(batched.acceptPerSec);
+      row.pinned.push((await measureEndToEnd(c.size, batchedMessages, BATCH, 'relay-pinned')).msgPerSec);
       let mx = '';
       if (MX) {
         row.mxSingle.push((await measureEndToEnd(c.size, c.messages, 1, 'mx')).msgPerSec);
@@ -140,7 +149,7 @@ async function deliveryRuns(): Promise<void> {
         row.cluster2.push((await measureCluster(c.size, batchedMessages, BATCH, 2)).msgPerSec);
         cluster = `; cluster (PostgreSQL) ${BATCH}/request, 1 process ${fmt(row.cluster1.at(-1)!)} msg/s, 2 delivery processes ${fmt(row.cluster2.at(-1)!)} msg/s`;
       }
-      console.log(`${c.label} round ${r + 1}/${RUNS}: ceiling ${fmt(row.ceiling.at(-1)!)} msg/s, herald 1/request ${fmt(single.msgPerSec)} msg/s (accept ${fmt(single.acceptPerSec)}), ${BATCH}/request ${fmt(batched.msgPerSec)} msg/s (accept ${fmt(batched.acceptPerSec)})${mx}${cluster}`);
+      console.log(`${c.label} round ${r + 1}/${RUNS}: ceiling ${fmt(row.ceiling.at(-1)!)} msg/s (${ceilingBy(ceiling.byConnections)}), herald 1/request ${fmt(single.msgPerSec)} msg/s (accept ${fmt(single.acceptPerSec)}), ${BATCH}/request ${fmt(batched.msgPerSec)} msg/s (accept ${fmt(batched.acceptPerSec)}), ${BATCH}/request over ${PINNED_CONNECTIONS} connections ${fmt(row.pinned.at(-1)!)} msg/s${mx}${cluster}`);
     }
     if (LATENCY_SECONDS > 0) {
       const rate = Math.max(1, Math.round(median(row.single) / 2));
@@ -151,29 +160,32 @@ async function deliveryRuns(): Promise<void> {
   }
   // The same 1 KB batched runs, four times as long: the short runs above are a second or so, and a
   // cold process (JIT, first connections, the sink's greeting delay) is a fair part of that.
-  const long = { ceiling: [] as number[], relay: [] as number[], mx: [] as number[], whileAccepting: [] as number[], afterAccepting: [] as number[] };
+  const long = { ceiling: [] as number[], ceilingBy: [] as number[][], relay: [] as number[], pinned: [] as number[], mx: [] as number[], whileAccepting: [] as number[], afterAccepting: [] as number[] };
   const longMessages = Math.floor(LONG_MESSAGES / BATCH) * BATCH;
   if (longMessages > 0 && (!ONLY || ONLY.includes('1 KB'))) {
     for (let r = 0; r < RUNS; r++) {
-      long.ceiling.push((await measureCeiling(1024, longMessages)).msgPerSec);
+      const ceiling = await measureCeiling(1024, longMessages);
+      long.ceiling.push(ceiling.msgPerSec);
+      long.ceilingBy.push(ceiling.byConnections);
       const relay = await measureEndToEnd(1024, longMessages, BATCH);
+      long.pinned.push((await measureEndToEnd(1024, longMessages, BATCH, 'relay-pinned')).msgPerSec);
       long.relay.push(relay.msgPerSec);
       long.whileAccepting.push(relay.deliveryWhileAcceptingPerSec);
       long.afterAccepting.push(relay.deliveryAfterAcceptingPerSec);
       if (MX) long.mx.push((await measureEndToEnd(1024, longMessages, BATCH, 'mx')).msgPerSec);
-      console.log(`1 KB long run ${r + 1}/${RUNS} (${fmt(longMessages)} messages): ceiling ${fmt(long.ceiling.at(-1)!)} msg/s, herald ${BATCH}/request ${fmt(long.relay.at(-1)!)} msg/s (delivering ${fmt(relay.deliveryWhileAcceptingPerSec)} msg/s while accepting, ${fmt(relay.deliveryAfterAcceptingPerSec)} after)${MX ? `, direct MX ${fmt(long.mx.at(-1)!)} msg/s` : ''}`);
+      console.log(`1 KB long run ${r + 1}/${RUNS} (${fmt(longMessages)} messages): ceiling ${fmt(long.ceiling.at(-1)!)} msg/s (${ceilingBy(ceiling.byConnections)}), herald ${BATCH}/request ${fmt(long.relay.at(-1)!)} msg/s, over ${PINNED_CONNECTIONS} connections ${fmt(long.pinned.at(-1)!)} msg/s (delivering ${fmt(relay.deliveryWhileAcceptingPerSec)} msg/s while accepting, ${fmt(relay.deliveryAfterAcceptingPerSec)} after)${MX ? `, direct MX ${fmt(long.mx.at(-1)!)} msg/s` : ''}`);
     }
   }
   const longTable = long.ceiling.length === 0 ? '(not measured in this run)' : [
-    `| message | messages | raw pipelined SMTP ceiling (msg/s) | Herald, ${BATCH} per request (msg/s) | ratio | relay delivery while accepting / after the last 202 (msg/s) | direct MX, ${BATCH} per request (msg/s) | ratio |`,
-    '| --- | --- | --- | --- | --- | --- | --- | --- |',
-    `| 1 KB | ${fmt(longMessages)} | ${spread(long.ceiling)} | ${spread(long.relay)} | ${median(ratios(long.relay, long.ceiling)).toFixed(2)} | ${fmt(median(long.whileAccepting))} / ${fmt(median(long.afterAccepting))} | ${long.mx.length ? spread(long.mx) : '–'} | ${long.mx.length ? median(ratios(long.mx, long.ceiling)).toFixed(2) : '–'} |`,
+    `| message | messages | raw pipelined SMTP ceiling (msg/s) | Herald, ${BATCH} per request (msg/s) | ratio | relay delivery while accepting / after the last 202 (msg/s) | relay over ${PINNED_CONNECTIONS} connections (msg/s) | ratio | direct MX, ${BATCH} per request (msg/s) | ratio |`,
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    `| 1 KB | ${fmt(longMessages)} | ${spread(long.ceiling)} | ${spread(long.relay)} | ${median(ratios(long.relay, long.ceiling)).toFixed(2)} | ${fmt(median(long.whileAccepting))} / ${fmt(median(long.afterAccepting))} | ${spread(long.pinned)} | ${median(ratios(long.pinned, long.ceiling)).toFixed(2)} | ${long.mx.length ? spread(long.mx) : '–'} | ${long.mx.length ? median(ratios(long.mx, long.ceiling)).toFixed(2) : '–'} |`,
   ].join('\n');
   const throughput = [
-    `| message | raw pipelined SMTP ceiling (msg/s) | Herald, 1 recipient per request (msg/s) | ratio | Herald, ${BATCH} personalizations per request (msg/s) | ratio | accept only, 1 / ${BATCH} per request (msg/s) |`,
-    '| --- | --- | --- | --- | --- | --- | --- |',
+    `| message | raw pipelined SMTP ceiling (msg/s) | Herald, 1 recipient per request (msg/s) | ratio | Herald, ${BATCH} personalizations per request (msg/s) | ratio | the same over ${PINNED_CONNECTIONS} connections (msg/s) | ratio | accept only, 1 / ${BATCH} per request (msg/s) |`,
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows.map((r) =>
-      `| ${r.label} | ${spread(r.ceiling)} | ${spread(r.single)} | ${median(ratios(r.single, r.ceiling)).toFixed(2)} | ${spread(r.batched)} | ${median(ratios(r.batched, r.ceiling)).toFixed(2)} | ${fmt(median(r.singleAccept))} / ${fmt(median(r.batchedAccept))} |`),
+      `| ${r.label} | ${spread(r.ceiling)} | ${spread(r.single)} | ${median(ratios(r.single, r.ceiling)).toFixed(2)} | ${spread(r.batched)} | ${median(ratios(r.batched, r.ceiling)).toFixed(2)} | ${spread(r.pinned)} | ${median(ratios(r.pinned, r.ceiling)).toFixed(2)} | ${fmt(median(r.singleAccept))} / ${fmt(median(r.batchedAccept))} |`),
   ].join('\n');
   const withMx = rows.filter((r) => r.mxSingle.length > 0);
   const mxTable = withMx.length === 0 ? '(not measured in this run)' : [
@@ -204,11 +216,15 @@ async function deliveryRuns(): Promise<void> {
 Command: \`npm run bench\` (BENCH_RUNS=${RUNS}, BENCH_BATCH=${BATCH}), ${new Date().toISOString().slice(0, 10)}, Node ${process.version},
 ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${Math.round(totalmem() / 2 ** 30)} GiB.
 
-- **Ceiling**: a minimal pipelined SMTP sender (\`bench/raw-smtp-sender.ts\`, 4 connections) into an
-  \`smtp-server\` sink in its own process, timed until the sink has counted every message.
-- **Herald**: \`herald start\` in its own process with the same sink as its relay (4 SMTP connections),
-  driven over HTTP (keep-alive) by the bench process; timed from the first request until the sink
-  has counted every message. Each 202 means the messages were fsynced to SQLite first.
+- **Ceiling**: a minimal pipelined SMTP sender (\`bench/raw-smtp-sender.ts\`) into an \`smtp-server\`
+  sink in its own process, timed until the sink has counted every message; measured over
+  ${CEILING_CONNECTIONS.join(' and ')} connections, each into a fresh sink, and the better of the two
+  is the round's ceiling (medians: ${rows.map((r) => `${r.label} ${CEILING_CONNECTIONS.map((n, i) => `${fmt(median(r.ceilingBy.map((b) => b[i]!)))} over ${n}`).join(', ')}`).join('; ')}).
+- **Herald**: \`herald start\` in its own process, at its defaults, with the same sink as its relay
+  (\`smtpPoolSize\`: 8 SMTP connections; a second batched run pins it to the raw sender's
+  ${PINNED_CONNECTIONS}), driven over HTTP (keep-alive) by the bench process; timed from the first
+  request until the sink has counted every message. Each 202 means the messages were fsynced to
+  SQLite first.
   - *1 recipient per request*: ${fmt(CASES[0]?.messages ?? 0)} (1 KB) / ${fmt(CASES[1]?.messages ?? 0)} (50 KB) requests, 64 in flight.
   - *${BATCH} personalizations per request*: the same number of messages (rounded down to whole
     requests) as a bulk sender would post them, 4 requests in flight; every personalization is its
