@@ -3,13 +3,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { makeBody } from './messages.js';
 import { sendRaw } from './raw-smtp-sender.js';
 import { startSinkProcess } from './sink-client.js';
+import { SETTINGS } from '../src/config/settings.js';
 
+/** Herald's default relay pool (`smtpPoolSize`), what its relay runs use. */
+export const HERALD_RELAY_CONNECTIONS = SETTINGS.find((s) => s.key === 'smtpPoolSize')!.default as number;
 /**
- * Connection counts the raw sender is measured at; the ceiling is the best of them. 8 is Herald's
- * default relay pool (`smtpPoolSize`), so Herald at its defaults is never compared with a sender
- * given fewer connections; which of the two the sink takes more from varies from run to run.
+ * Connection counts the raw sender is measured at; the ceiling is the best of them. With Herald's
+ * default pool among them, Herald at its defaults is never compared with a sender given fewer
+ * connections; which of them the sink takes more from varies from run to run.
  */
-export const CEILING_CONNECTIONS = [4, 8] as const;
+export const CEILING_CONNECTIONS = [4, HERALD_RELAY_CONNECTIONS] as const;
 /** Herald's relay runs pinned to the raw sender's connections, for a like-for-like figure. */
 export const PINNED_CONNECTIONS = CEILING_CONNECTIONS[0];
 const POLL_INTERVAL = 10; // ms

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { CEILING_CONNECTIONS, PINNED_CONNECTIONS, measureCeiling } from './ceiling.js';
+import { CEILING_CONNECTIONS, HERALD_RELAY_CONNECTIONS, PINNED_CONNECTIONS, measureCeiling } from './ceiling.js';
 import { measureCluster, measureEndToEnd, measureLatency } from './end-to-end.js';
 import { measureActivity } from './activity.js';
 
@@ -221,7 +221,7 @@ ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${Math.round(totalmem
   ${CEILING_CONNECTIONS.join(' and ')} connections, each into a fresh sink, and the better of the two
   is the round's ceiling (medians: ${rows.map((r) => `${r.label} ${CEILING_CONNECTIONS.map((n, i) => `${fmt(median(r.ceilingBy.map((b) => b[i]!)))} over ${n}`).join(', ')}`).join('; ')}).
 - **Herald**: \`herald start\` in its own process, at its defaults, with the same sink as its relay
-  (\`smtpPoolSize\`: 8 SMTP connections; a second batched run pins it to the raw sender's
+  (\`smtpPoolSize\`: ${HERALD_RELAY_CONNECTIONS} SMTP connections; a second batched run pins it to the raw sender's
   ${PINNED_CONNECTIONS}), driven over HTTP (keep-alive) by the bench process; timed from the first
   request until the sink has counted every message. Each 202 means the messages were fsynced to
   SQLite first.
