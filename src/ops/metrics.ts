@@ -177,7 +177,13 @@ export class HeraldMetrics {
       onReady: queue.onReady.bind(queue),
       async enqueue(accepted: AcceptedRequest) {
         await queue.enqueue(accepted);
-        for (const m of accepted.messages) metrics.messages.inc({ outcome: 'processed', destination_class: destinationClass(destinationOf(m.recipient)) });
+        // One increment per class, not per message: a bulk request's messages mostly share a few.
+        const byClass = new Map<string, number>();
+        for (const m of accepted.messages) {
+          const cls = destinationClass(destinationOf(m.recipient));
+          byClass.set(cls, (byClass.get(cls) ?? 0) + 1);
+        }
+        for (const [cls, n] of byClass) metrics.messages.inc({ outcome: 'processed', destination_class: cls }, n);
         metrics.slo?.accepted(accepted.messages);
       },
       async claim(owner: string, limit: number, leaseMs: number) {

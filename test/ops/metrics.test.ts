@@ -49,3 +49,14 @@ test('a waiting destination shows in the per-destination gauges', async (t) => {
   assert.match(text, /herald_queue_messages\{state="ready"\} 2/);
   assert.match(text, /herald_destination_oldest_age_seconds\{destination="slow.example"\} \d/);
 });
+
+test('/metrics counts every accepted message of a bulk request under its destination class', async (t) => {
+  const herald = await startTestHerald();
+  t.after(() => herald.close());
+  const to = ['a@gmail.com', 'b@gmail.com', 'c@googlemail.com', 'd@example.org'];
+  const res = await herald.api('/v3/mail/send', { method: 'POST', json: mailBody({ personalizations: to.map((email) => ({ to: [{ email }] })) }) });
+  assert.equal(res.status, 202);
+  const text = await (await fetch(`${herald.url}/metrics`)).text();
+  assert.match(text, /herald_messages_total\{outcome="processed",destination_class="gmail"\} 3/);
+  assert.match(text, /herald_messages_total\{outcome="processed",destination_class="other"\} 1/);
+});
