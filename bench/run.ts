@@ -160,13 +160,12 @@ async function deliveryRuns(): Promise<void> {
   }
   // The same 1 KB batched runs, four times as long: the short runs above are a second or so, and a
   // cold process (JIT, first connections, the sink's greeting delay) is a fair part of that.
-  const long = { ceiling: [] as number[], ceilingBy: [] as number[][], relay: [] as number[], pinned: [] as number[], mx: [] as number[], whileAccepting: [] as number[], afterAccepting: [] as number[] };
+  const long = { ceiling: [] as number[], relay: [] as number[], pinned: [] as number[], mx: [] as number[], whileAccepting: [] as number[], afterAccepting: [] as number[] };
   const longMessages = Math.floor(LONG_MESSAGES / BATCH) * BATCH;
   if (longMessages > 0 && (!ONLY || ONLY.includes('1 KB'))) {
     for (let r = 0; r < RUNS; r++) {
       const ceiling = await measureCeiling(1024, longMessages);
       long.ceiling.push(ceiling.msgPerSec);
-      long.ceilingBy.push(ceiling.byConnections);
       const relay = await measureEndToEnd(1024, longMessages, BATCH);
       long.pinned.push((await measureEndToEnd(1024, longMessages, BATCH, 'relay-pinned')).msgPerSec);
       long.relay.push(relay.msgPerSec);
